@@ -1,0 +1,155 @@
+package frontier
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every backend.
+var (
+	// ErrDrained is returned by Lease when nothing is queued and nothing is
+	// leased: the crawl is over.
+	ErrDrained = errors.New("frontier: drained")
+	// ErrLeaseExpired is returned (wrapped) by Complete for a lease that
+	// expired before it was completed; its request has been handed out again.
+	ErrLeaseExpired = errors.New("frontier: lease expired")
+	// ErrClosed is returned by calls on a closed frontier.
+	ErrClosed = errors.New("frontier: closed")
+)
+
+// Request is one URL to fetch. URL must already be canonical (see
+// parse.Normalize); backends normalize nothing.
+type Request struct {
+	// URL is the canonical absolute URL.
+	URL string `json:"url"`
+	// Depth is the number of links followed from a seed; seeds have depth 0.
+	Depth int `json:"depth"`
+	// Parent is the URL of the page the link was found on; empty for seeds.
+	Parent string `json:"parent,omitempty"`
+	// Attempts counts the fetches already tried for this request (retries).
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// Key returns the request's fingerprint.
+func (r Request) Key() uint64 { return Fingerprint(r.URL) }
+
+// Host returns the politeness key of the request: the URL's host[:port].
+func (r Request) Host() string { return HostOf(r.URL) }
+
+// Lease is a request handed to a worker. The worker must Complete it before
+// Expires; after that the request goes back to its host's queue.
+type Lease struct {
+	// ID identifies the lease and fences late completions. IDs are unique
+	// within a frontier for its lifetime (across restarts for persistent
+	// backends).
+	ID uint64
+	// Request is the leased request.
+	Request Request
+	// Expires is when the lease lapses.
+	Expires time.Time
+}
+
+// Status says how a lease ended.
+type Status uint8
+
+// Outcome statuses.
+const (
+	// Done: the request was fetched (whatever the HTTP status) or given up
+	// for good with a recorded reason. It is not queued again.
+	Done Status = iota
+	// Failed: the request failed for good. Like Done it is not queued again;
+	// it is counted separately.
+	Failed
+	// Retry: the request goes back to its host's queue with Attempts+1, and
+	// is not leased before RetryAt.
+	Retry
+)
+
+// Outcome reports how a lease ended. It is the only way to finish a lease.
+type Outcome struct {
+	// Lease is the lease being completed (its ID fences late completions).
+	Lease Lease
+	// Status says what happens to the request.
+	Status Status
+	// RetryAt, for Status Retry, is the earliest time to fetch it again. The
+	// host as a whole is not leased before then either (Retry-After and
+	// server errors slow the host down).
+	RetryAt time.Time
+	// HostDelay, when positive, is a minimum delay between requests to the
+	// lease's host from now on (robots.txt Crawl-delay). It only ever slows a
+	// host down.
+	HostDelay time.Duration
+	// Links are newly discovered requests (canonical, scoped), added in the
+	// same step as the completion.
+	Links []Request
+}
+
+// Stats is a snapshot of a frontier's counters.
+type Stats struct {
+	Queued int64 // requests waiting in host queues
+	Leased int64 // requests handed out and not yet completed
+	Done   int64 // completions with Status Done
+	Failed int64 // completions with Status Failed
+	Hosts  int64 // hosts with queued or leased requests
+	Seen   int64 // distinct fingerprints ever added
+}
+
+// Frontier is the contract every backend implements. All methods are safe
+// for concurrent use.
+type Frontier interface {
+	// Add enqueues the requests whose fingerprints were not seen before and
+	// returns how many it added.
+	Add(ctx context.Context, reqs []Request) (added int, err error)
+	// Lease hands out up to max requests from ready hosts, blocking until at
+	// least one is ready. It returns ErrDrained when nothing is queued and
+	// nothing is leased, and ctx.Err() when ctx ends first.
+	Lease(ctx context.Context, max int) ([]Lease, error)
+	// Complete finishes leases. Outcomes for expired leases are skipped and
+	// reported by an error wrapping ErrLeaseExpired; the others are applied.
+	Complete(ctx context.Context, outcomes []Outcome) error
+	// Stats returns the current counters.
+	Stats(ctx context.Context) (Stats, error)
+	// Close releases the backend's resources. Leases still out stay recorded
+	// (persistent backends re-queue them on the next open).
+	Close() error
+}
+
+// Scheduler is a crawl policy: the priority of each request (lower is
+// leased first within its host) and the minimum delay between two requests
+// to one host. Implementations must be safe for concurrent use and cheap.
+type Scheduler interface {
+	// Priority orders a host's queue: lower first; equal priorities go in
+	// arrival order.
+	Priority(r Request) float64
+	// HostDelay is the minimum time between two leases on host. Zero means
+	// no delay.
+	HostDelay(host string) time.Duration
+}
+
+// Options configures a backend. The zero value is usable.
+type Options struct {
+	// Scheduler orders requests and spaces requests to a host. Nil means
+	// BreadthFirst{} with no delay.
+	Scheduler Scheduler
+	// PerHostInFlight caps the leases outstanding on one host. Zero means 2;
+	// negative means no cap.
+	PerHostInFlight int
+	// LeaseTTL is how long a lease lasts before its request is handed out
+	// again. Zero means 5 minutes.
+	LeaseTTL time.Duration
+}
+
+// WithDefaults returns o with zero fields replaced by their defaults.
+func (o Options) WithDefaults() Options {
+	if o.Scheduler == nil {
+		o.Scheduler = BreadthFirst{}
+	}
+	if o.PerHostInFlight == 0 {
+		o.PerHostInFlight = 2
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 5 * time.Minute
+	}
+	return o
+}
