@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/parse"
+)
+
+// errUsage marks errors in flags, config or seeds: exit status 2.
+var errUsage = errors.New("usage")
+
+// options is everything the command line and the YAML config can say. YAML
+// keys are the flag names.
+type options struct {
+	Seeds           []string      `yaml:"seeds"`
+	Concurrency     int           `yaml:"concurrency"`
+	PerHost         int           `yaml:"per-host"`
+	Rate            float64       `yaml:"rate"`
+	UserAgent       string        `yaml:"user-agent"`
+	IgnoreRobots    bool          `yaml:"ignore-robots"`
+	Scope           string        `yaml:"scope"`
+	Include         []string      `yaml:"include"`
+	Exclude         []string      `yaml:"exclude"`
+	MaxDepth        int           `yaml:"max-depth"`
+	MaxPages        int           `yaml:"max-pages"`
+	MaxPagesPerHost int           `yaml:"max-pages-per-host"`
+	Timeout         time.Duration `yaml:"timeout"`
+	MaxBody         byteSize      `yaml:"max-body"`
+	Retries         int           `yaml:"retries"`
+	Grace           time.Duration `yaml:"grace"`
+	Output          string        `yaml:"output"`
+	MetricsAddr     string        `yaml:"metrics-addr"`
+	FailOnError     bool          `yaml:"fail-on-error"`
+	Quiet           bool          `yaml:"quiet"`
+	StripParams     []string      `yaml:"strip-params"`
+}
+
+func defaultOptions() options {
+	return options{
+		Concurrency: 16,
+		PerHost:     2,
+		Rate:        5,
+		UserAgent:   crawler.DefaultUserAgent,
+		Scope:       crawler.ScopeHost,
+		Timeout:     30 * time.Second,
+		MaxBody:     10 << 20,
+		Retries:     2,
+		Grace:       10 * time.Second,
+	}
+}
+
+// parseArgs turns the command line (and the config file it names) into
+// options. Every error wraps errUsage.
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	o := defaultOptions()
+	if path := configPath(args); path != "" {
+		if err := loadConfig(path, &o); err != nil {
+			return o, err
+		}
+	}
+	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.String("config", "", "YAML config `file` (keys are the flag names; flags override it)")
+	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "number of fetch workers")
+	fs.IntVar(&o.PerHost, "per-host", o.PerHost, "max requests in flight per host")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "requests per second per host (0 = unlimited)")
+	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header, matched against robots.txt")
+	fs.BoolVar(&o.IgnoreRobots, "ignore-robots", o.IgnoreRobots, "do not fetch or obey robots.txt")
+	fs.StringVar(&o.Scope, "scope", o.Scope, "which hosts to follow: host, domain or any")
+	fs.Func("include", "follow only URLs matching `regex` (repeatable)", appendTo(&o.Include))
+	fs.Func("exclude", "never follow URLs matching `regex` (repeatable)", appendTo(&o.Exclude))
+	fs.Func("strip-param", "remove query parameter `name` (or prefix*) from URLs (repeatable)", appendTo(&o.StripParams))
+	fs.IntVar(&o.MaxDepth, "max-depth", o.MaxDepth, "max link depth from a seed (0 = unlimited)")
+	fs.IntVar(&o.MaxPages, "max-pages", o.MaxPages, "stop after this many URLs (0 = unlimited)")
+	fs.IntVar(&o.MaxPagesPerHost, "max-pages-per-host", o.MaxPagesPerHost, "max URLs per host (0 = unlimited)")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "whole-request timeout")
+	fs.Var(&o.MaxBody, "max-body", "max decompressed body `size` (bytes, or with KiB/MiB/GiB)")
+	fs.IntVar(&o.Retries, "retries", o.Retries, "retries for network errors, 429 and 5xx")
+	fs.DurationVar(&o.Grace, "grace", o.Grace, "on Ctrl-C, how long requests in flight may finish")
+	fs.StringVar(&o.Output, "o", o.Output, "write JSON lines to `file` instead of stdout")
+	fs.StringVar(&o.Output, "output", o.Output, "same as -o")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "serve /metrics on `addr` (e.g. 127.0.0.1:9090)")
+	fs.BoolVar(&o.FailOnError, "fail-on-error", o.FailOnError, "exit 1 when any URL failed")
+	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress output")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: crawl [flags] URL...\n\nflags:\n")
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return o, fmt.Errorf("%w: help requested", errUsage)
+		}
+		return o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		o.Seeds = fs.Args()
+	}
+	return o, o.validate()
+}
+
+// configPath finds --config's value without parsing the other flags, so
+// that the file can supply their defaults.
+func configPath(args []string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, p := range []string{"-config", "--config"} {
+			if a == p && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(a, p+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// loadConfig reads a YAML file over o. Unknown keys are errors.
+func loadConfig(path string, o *options) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: config: %v", errUsage, err)
+	}
+	return decodeConfig(data, o)
+}
+
+// decodeConfig decodes YAML over o, refusing unknown keys and trailing
+// documents.
+func decodeConfig(data []byte, o *options) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(o); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: config: %v", errUsage, err)
+	}
+	return nil
+}
+
+func appendTo(list *[]string) func(string) error {
+	return func(v string) error {
+		*list = append(*list, v)
+		return nil
+	}
+}
+
+func (o *options) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
+	}
+	switch {
+	case o.Concurrency <= 0:
+		return bad("--concurrency must be at least 1 (got %d)", o.Concurrency)
+	case o.PerHost <= 0:
+		return bad("--per-host must be at least 1 (got %d)", o.PerHost)
+	case o.Rate < 0:
+		return bad("--rate must not be negative (got %g)", o.Rate)
+	case o.MaxDepth < 0 || o.MaxPages < 0 || o.MaxPagesPerHost < 0:
+		return bad("--max-depth, --max-pages and --max-pages-per-host must not be negative")
+	case o.Timeout <= 0:
+		return bad("--timeout must be positive (got %s)", o.Timeout)
+	case o.MaxBody <= 0:
+		return bad("--max-body must be positive (got %d)", o.MaxBody)
+	case o.Retries < 0:
+		return bad("--retries must not be negative (got %d)", o.Retries)
+	case o.Grace < 0:
+		return bad("--grace must not be negative (got %s)", o.Grace)
+	case o.UserAgent == "":
+		return bad("--user-agent must not be empty")
+	}
+	switch o.Scope {
+	case crawler.ScopeHost, crawler.ScopeDomain, crawler.ScopeAny:
+	default:
+		return bad("--scope %q: want host, domain or any", o.Scope)
+	}
+	if len(o.Seeds) == 0 {
+		return bad("no URL to crawl (usage: crawl [flags] URL...)")
+	}
+	norm := parse.Normalizer{StripParams: o.StripParams}
+	for _, s := range o.Seeds {
+		if _, err := norm.Canonical(s); err != nil {
+			return bad("seed %q: %v", s, err)
+		}
+	}
+	for _, list := range [][]string{o.Include, o.Exclude} {
+		for _, re := range list {
+			if _, err := regexp.Compile(re); err != nil {
+				return bad("bad regex %q: %v", re, err)
+			}
+		}
+	}
+	return nil
+}
+
+// crawlerConfig maps options onto the library's Config.
+func (o *options) crawlerConfig() crawler.Config {
+	cfg := crawler.Config{
+		Concurrency:     o.Concurrency,
+		PerHost:         o.PerHost,
+		Rate:            o.Rate,
+		UserAgent:       o.UserAgent,
+		IgnoreRobots:    o.IgnoreRobots,
+		Scope:           o.Scope,
+		MaxDepth:        o.MaxDepth,
+		MaxPages:        o.MaxPages,
+		MaxPagesPerHost: o.MaxPagesPerHost,
+		Timeout:         o.Timeout,
+		MaxBodyBytes:    int64(o.MaxBody),
+		Retries:         o.Retries,
+		Grace:           o.Grace,
+		Normalizer:      parse.Normalizer{StripParams: o.StripParams},
+	}
+	if o.Rate == 0 {
+		cfg.Rate = -1 // the flag's 0 means unlimited
+	}
+	if o.Retries == 0 {
+		cfg.Retries = -1
+	}
+	if o.Grace == 0 {
+		cfg.Grace = time.Nanosecond
+	}
+	cfg.Scheduler = frontier.BreadthFirst{Delay: cfg.HostDelay()}
+	for _, re := range o.Include {
+		cfg.Include = append(cfg.Include, regexp.MustCompile(re)) // validated
+	}
+	for _, re := range o.Exclude {
+		cfg.Exclude = append(cfg.Exclude, regexp.MustCompile(re))
+	}
+	return cfg
+}
+
+// byteSize is a size in bytes that accepts KiB/MiB/GiB (and KB/MB/GB)
+// suffixes in flags and YAML.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+// Set implements flag.Value.
+func (b *byteSize) Set(s string) error {
+	v, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(v)
+	return nil
+}
+
+// UnmarshalYAML accepts a number or a string with a unit.
+func (b *byteSize) UnmarshalYAML(n *yaml.Node) error { return b.Set(n.Value) }
+
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(v), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}

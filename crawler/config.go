@@ -1,0 +1,221 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/parse"
+	"github.com/hivecrawl/crawl/robots"
+)
+
+// Frontier is the work queue the crawler consumes; frontier.Memory and the
+// other backends implement it. Complete must not retain the Links slices it
+// is given.
+type Frontier interface {
+	Add(ctx context.Context, reqs []frontier.Request) (int, error)
+	Lease(ctx context.Context, max int) ([]frontier.Lease, error)
+	Complete(ctx context.Context, outcomes []frontier.Outcome) error
+}
+
+// Fetcher fetches one URL, calling check on every redirect hop before it
+// follows it. *fetch.Client implements it.
+type Fetcher interface {
+	Fetch(ctx context.Context, rawURL string, check func(context.Context, *url.URL) error) (*fetch.Response, error)
+}
+
+// Parser turns an HTML body into links and page facts. parse.HTML
+// implements it.
+type Parser interface {
+	Parse(pageURL *url.URL, contentType string, body []byte) (*parse.Page, error)
+}
+
+// Robots decides whether robots.txt allows a URL. *robots.Cache implements
+// it.
+type Robots interface {
+	Check(ctx context.Context, u *url.URL) (robots.Decision, error)
+}
+
+// Sink receives one Result per URL attempted. Write is called from many
+// workers at once and must be safe for concurrent use.
+type Sink interface {
+	Write(r *Result) error
+}
+
+// Observer is told about fetches as they happen (metrics, progress). Its
+// methods are called from many workers at once and must be cheap and safe
+// for concurrent use.
+type Observer interface {
+	// FetchStarted is called when a request goes out.
+	FetchStarted()
+	// FetchFinished is called when it ends: status is 0 when no response
+	// came; class is the error class or "".
+	FetchFinished(status int, class string, bytes int64, d time.Duration)
+}
+
+// Version is the crawler's version, part of the default user agent.
+const Version = "0.1.0"
+
+// DefaultUserAgent is sent when Config.UserAgent is empty.
+const DefaultUserAgent = "crawl/" + Version + " (+https://github.com/hivecrawl/crawl)"
+
+// Scope modes.
+const (
+	ScopeHost   = "host"   // only the seeds' hosts (host and port)
+	ScopeDomain = "domain" // the seeds' registrable domains and their subdomains
+	ScopeAny    = "any"    // every http(s) URL
+)
+
+// Config configures a Crawler. It is plain data; the zero value crawls
+// politely with the project's own components. Nil interface fields are
+// filled with defaults by New.
+type Config struct {
+	// Concurrency is the number of workers. Zero means 16.
+	Concurrency int
+	// PerHost caps requests in flight per host. Zero means 2.
+	PerHost int
+	// Rate is requests per second per host. Zero means 5; negative means
+	// unlimited.
+	Rate float64
+	// Scheduler orders requests; nil means breadth first. Its HostDelay is
+	// used as is, so a custom scheduler should include the rate's delay.
+	Scheduler frontier.Scheduler
+	// UserAgent is sent with every request and matched against robots.txt
+	// groups by its product token. Empty means DefaultUserAgent.
+	UserAgent string
+	// IgnoreRobots skips robots.txt entirely.
+	IgnoreRobots bool
+	// Scope is ScopeHost (the default when empty), ScopeDomain or ScopeAny.
+	Scope string
+	// Include, when not empty, keeps only URLs matching one of them.
+	Include []*regexp.Regexp
+	// Exclude drops URLs matching any of them.
+	Exclude []*regexp.Regexp
+	// MaxDepth drops links deeper than this. Zero means unlimited.
+	MaxDepth int
+	// MaxPages stops the crawl after this many URLs are attempted. Zero
+	// means unlimited.
+	MaxPages int
+	// MaxPagesPerHost caps URLs attempted per host. Zero means unlimited.
+	MaxPagesPerHost int
+	// Timeout bounds one whole request, body included. Zero means 30s.
+	Timeout time.Duration
+	// MaxBodyBytes caps the decompressed body. Zero means 10 MiB.
+	MaxBodyBytes int64
+	// Retries is how often a network error, 429 or 5xx is retried. Zero
+	// means 2; negative means none.
+	Retries int
+	// RetryBackoff is the first retry's delay, doubled each attempt, with
+	// jitter; a Retry-After header overrides it when longer. Zero means 1s.
+	RetryBackoff time.Duration
+	// Grace is how long in-flight requests may finish after Run's context
+	// ends. Zero means 10s.
+	Grace time.Duration
+	// Normalizer canonicalizes seeds (links are canonicalized by the
+	// Parser).
+	Normalizer parse.Normalizer
+
+	// Frontier holds the work; nil means frontier.NewMemory.
+	Frontier Frontier
+	// Fetcher fetches; nil means fetch.New with the options above.
+	Fetcher Fetcher
+	// Parser parses HTML; nil means parse.HTML{Normalizer: Normalizer}.
+	Parser Parser
+	// Robots checks robots.txt; nil means robots.New over the fetcher's
+	// client (only when Fetcher is nil too; otherwise robots are ignored
+	// unless set).
+	Robots Robots
+	// Sink receives results; nil discards them.
+	Sink Sink
+	// Observer is told about fetches; nil means nobody.
+	Observer Observer
+}
+
+// ErrConfig is wrapped by every error Validate returns.
+var ErrConfig = errors.New("crawler: invalid config")
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Concurrency < 0:
+		return fmt.Errorf("%w: concurrency must not be negative (got %d)", ErrConfig, c.Concurrency)
+	case c.PerHost < 0:
+		return fmt.Errorf("%w: per-host must not be negative (got %d)", ErrConfig, c.PerHost)
+	case c.MaxDepth < 0, c.MaxPages < 0, c.MaxPagesPerHost < 0:
+		return fmt.Errorf("%w: max-depth, max-pages and max-pages-per-host must not be negative", ErrConfig)
+	case c.Timeout < 0, c.Grace < 0, c.RetryBackoff < 0:
+		return fmt.Errorf("%w: durations must not be negative", ErrConfig)
+	case c.MaxBodyBytes < 0:
+		return fmt.Errorf("%w: max-body must not be negative", ErrConfig)
+	}
+	switch c.Scope {
+	case "", ScopeHost, ScopeDomain, ScopeAny:
+	default:
+		return fmt.Errorf("%w: scope %q: want host, domain or any", ErrConfig, c.Scope)
+	}
+	return nil
+}
+
+// withDefaults returns c with zero fields replaced by their defaults
+// (components excepted: New builds those).
+func (c Config) withDefaults() Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = 16
+	}
+	if c.PerHost == 0 {
+		c.PerHost = 2
+	}
+	if c.Rate == 0 {
+		c.Rate = 5
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	if c.Scope == "" {
+		c.Scope = ScopeHost
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 10 << 20
+	}
+	if c.Retries == 0 {
+		c.Retries = 2
+	} else if c.Retries < 0 {
+		c.Retries = 0
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = time.Second
+	}
+	if c.Grace == 0 {
+		c.Grace = 10 * time.Second
+	}
+	return c
+}
+
+// HostDelay is the delay between two requests to one host that Rate asks
+// for: zero when unlimited.
+func (c Config) HostDelay() time.Duration {
+	r := c.Rate
+	if r == 0 {
+		r = 5
+	}
+	if r < 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r)
+}
+
+// LeaseTTL is the lease time a frontier should give this crawler's
+// requests: long enough for a robots.txt fetch, the page fetch and the
+// grace period.
+func (c Config) LeaseTTL() time.Duration {
+	c = c.withDefaults()
+	return 2*c.Timeout + c.Grace + time.Minute
+}

@@ -1,0 +1,402 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/parse"
+	"github.com/hivecrawl/crawl/robots"
+)
+
+// Crawler runs crawls. Build it with New; it is safe to read its Progress
+// while Run is under way, but Run must not be called twice at once.
+type Crawler struct {
+	cfg   Config
+	scope *scope
+
+	started   atomic.Int64 // URLs whose attempt has begun (MaxPages slots)
+	done      atomic.Int64
+	failed    atomic.Int64
+	inFlight  atomic.Int64
+	hostMu    sync.Mutex
+	hostCount map[string]int // attempts per host, for MaxPagesPerHost
+	sinkErr   atomic.Pointer[error]
+}
+
+// New checks cfg and builds a Crawler, filling nil components with the
+// project's defaults.
+func New(cfg Config) (*Crawler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Frontier == nil {
+		sched := cfg.Scheduler
+		if sched == nil {
+			sched = frontier.BreadthFirst{Delay: cfg.HostDelay()}
+		}
+		cfg.Frontier = frontier.NewMemory(frontier.Options{
+			Scheduler:       sched,
+			PerHostInFlight: cfg.PerHost,
+			LeaseTTL:        cfg.LeaseTTL(),
+		})
+	}
+	if cfg.Fetcher == nil {
+		client := fetch.New(fetch.Options{
+			UserAgent:       cfg.UserAgent,
+			Timeout:         cfg.Timeout,
+			MaxBodyBytes:    cfg.MaxBodyBytes,
+			MaxConnsPerHost: cfg.PerHost,
+		})
+		cfg.Fetcher = client
+		if cfg.Robots == nil && !cfg.IgnoreRobots {
+			cfg.Robots = robots.New(robots.Options{UserAgent: cfg.UserAgent, Getter: client})
+		}
+	}
+	if cfg.IgnoreRobots {
+		cfg.Robots = nil
+	}
+	if cfg.Parser == nil {
+		cfg.Parser = parse.HTML{Normalizer: cfg.Normalizer}
+	}
+	return &Crawler{
+		cfg:       cfg,
+		scope:     newScope(cfg.Scope, cfg.Include, cfg.Exclude),
+		hostCount: make(map[string]int),
+	}, nil
+}
+
+// Progress is a live snapshot of a running crawl.
+type Progress struct {
+	Done, Failed, InFlight int64
+}
+
+// Progress returns the counters of the crawl under way (or the last one).
+func (c *Crawler) Progress() Progress {
+	return Progress{Done: c.done.Load(), Failed: c.failed.Load(), InFlight: c.inFlight.Load()}
+}
+
+// Run crawls from seeds until the frontier is drained, MaxPages is reached,
+// or ctx ends. When ctx ends, workers stop leasing and requests in flight
+// get Config.Grace to finish; those cut off are handed back to the frontier
+// for a later run. Seeds must be absolute http(s) URLs; a resumed crawl may
+// pass none. Run returns ctx's error when it was stopped early.
+func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
+	start := time.Now()
+	reqs := make([]frontier.Request, 0, len(seeds))
+	for _, s := range seeds {
+		canon, err := c.cfg.Normalizer.Canonical(s)
+		if err != nil {
+			return Summary{}, fmt.Errorf("crawler: seed %q: %w", s, err)
+		}
+		c.scope.addSeed(canon)
+		reqs = append(reqs, frontier.Request{URL: canon})
+	}
+	if _, err := c.cfg.Frontier.Add(ctx, reqs); err != nil {
+		return Summary{}, fmt.Errorf("crawler: add seeds: %w", err)
+	}
+
+	// Requests in flight run under fetchCtx, which outlives ctx by the grace
+	// period; leasing stops as soon as ctx ends.
+	fetchCtx, cancelFetch := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFetch()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(c.cfg.Grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelFetch()
+		case <-fetchCtx.Done():
+		}
+	})
+	defer stopGrace()
+
+	errc := make(chan error, c.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for range c.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.work(ctx, fetchCtx); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	wg.Wait()
+	cancelFetch()
+	close(errc)
+	sum := Summary{Done: c.done.Load(), Failed: c.failed.Load(), Elapsed: time.Since(start)}
+	if err := <-errc; err != nil {
+		return sum, err
+	}
+	return sum, ctx.Err()
+}
+
+// work is one worker's loop: lease, process, complete.
+func (c *Crawler) work(ctx, fetchCtx context.Context) error {
+	w := &worker{c: c}
+	for {
+		if max := c.cfg.MaxPages; max > 0 && c.started.Add(1) > int64(max) {
+			c.started.Add(-1)
+			return nil
+		}
+		leases, err := c.cfg.Frontier.Lease(ctx, 1)
+		if err != nil {
+			if c.cfg.MaxPages > 0 {
+				c.started.Add(-1)
+			}
+			if errors.Is(err, frontier.ErrDrained) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("crawler: lease: %w", err)
+		}
+		outcomes := make([]frontier.Outcome, 0, len(leases))
+		for _, l := range leases {
+			o := w.process(fetchCtx, l)
+			if o.Status == frontier.Retry && c.cfg.MaxPages > 0 {
+				c.started.Add(-1) // the URL is not finished: give its slot back
+			}
+			outcomes = append(outcomes, o)
+		}
+		// Completion must land even while stopping, or work is lost.
+		err = c.cfg.Frontier.Complete(context.WithoutCancel(ctx), outcomes)
+		if err != nil && !errors.Is(err, frontier.ErrLeaseExpired) {
+			return fmt.Errorf("crawler: complete: %w", err)
+		}
+		if p := c.sinkErr.Load(); p != nil {
+			return fmt.Errorf("crawler: write result: %w", *p)
+		}
+	}
+}
+
+// worker holds one worker's scratch space.
+type worker struct {
+	c     *Crawler
+	links []frontier.Request
+}
+
+// hopError is a redirect hop refused by scope or robots.
+type hopError struct{ class, detail string }
+
+func (e *hopError) Error() string { return e.detail }
+
+// Class returns the error class, which package fetch keeps.
+func (e *hopError) Class() string { return e.class }
+
+// checkHop re-checks a redirect target against scope and robots.txt.
+func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
+	if !c.scope.allowsURL(u) {
+		return &hopError{class: ClassOutOfScope, detail: "redirect to " + u.String() + " is out of scope"}
+	}
+	if c.cfg.Robots != nil {
+		d, err := c.cfg.Robots.Check(ctx, u)
+		if err != nil {
+			return &hopError{class: ClassRobotsUnavailable, detail: "redirect target's robots.txt: " + err.Error()}
+		}
+		if !d.Allowed {
+			return &hopError{class: ClassRobots, detail: "robots.txt disallows redirect to " + u.String()}
+		}
+	}
+	return nil
+}
+
+// overHostBudget counts an attempt on host and reports whether it exceeds
+// MaxPagesPerHost.
+func (c *Crawler) overHostBudget(host string) bool {
+	if c.cfg.MaxPagesPerHost <= 0 {
+		return false
+	}
+	c.hostMu.Lock()
+	defer c.hostMu.Unlock()
+	if c.hostCount[host] >= c.cfg.MaxPagesPerHost {
+		return true
+	}
+	c.hostCount[host]++
+	return false
+}
+
+// process handles one lease and returns its outcome. It writes the URL's
+// record unless the request will be retried or the crawl is being cut off.
+func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome {
+	c := w.c
+	req := l.Request
+	out := frontier.Outcome{Lease: l, Status: frontier.Done}
+	res := Result{URL: req.URL, Depth: req.Depth, Parent: req.Parent, Attempts: req.Attempts + 1}
+
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		res.Error, res.Detail = fetch.ClassInvalidURL, err.Error()
+		return c.finish(out, &res, frontier.Failed)
+	}
+	if c.overHostBudget(u.Host) {
+		// Dropped silently: the host's page budget is spent. The URL was
+		// not attempted, so it gives back its MaxPages slot.
+		if c.cfg.MaxPages > 0 {
+			c.started.Add(-1)
+		}
+		return out
+	}
+	if c.cfg.Robots != nil {
+		d, err := c.cfg.Robots.Check(ctx, u)
+		switch {
+		case ctx.Err() != nil:
+			return c.cutOff(out)
+		case errors.Is(err, robots.ErrUnavailable):
+			if req.Attempts < c.cfg.Retries {
+				out.Status = frontier.Retry
+				out.RetryAt = d.RetryAt
+				return out
+			}
+			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
+			return c.finish(out, &res, frontier.Failed)
+		case err != nil:
+			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
+			return c.finish(out, &res, frontier.Failed)
+		case !d.Allowed:
+			res.Error, res.Detail = ClassRobots, "disallowed by robots.txt"
+			return c.finish(out, &res, frontier.Done)
+		}
+		out.HostDelay = d.CrawlDelay
+	}
+
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.FetchStarted()
+	}
+	c.inFlight.Add(1)
+	res.FetchedAt = time.Now().UTC()
+	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkHop)
+	c.inFlight.Add(-1)
+	if ctx.Err() != nil && (err != nil || resp == nil) {
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.FetchFinished(0, fetch.ClassCanceled, 0, time.Since(res.FetchedAt))
+		}
+		return c.cutOff(out)
+	}
+	class := fetch.ClassOf(err)
+	if resp != nil {
+		res.FinalURL = resp.FinalURL
+		res.Status = resp.Status
+		res.ContentType = resp.ContentType
+		res.Bytes = resp.Bytes
+		res.DurationMS = resp.Duration.Milliseconds()
+	} else {
+		res.DurationMS = time.Since(res.FetchedAt).Milliseconds()
+	}
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.FetchFinished(res.Status, class, res.Bytes, time.Since(res.FetchedAt))
+	}
+
+	switch {
+	case err != nil:
+		res.Error, res.Detail = class, err.Error()
+		if retryable(class) && req.Attempts < c.cfg.Retries {
+			return c.retry(out, req.Attempts, 0)
+		}
+		if resp != nil && class != fetch.ClassTooLarge {
+			return c.finish(out, &res, frontier.Done)
+		}
+		return c.finish(out, &res, frontier.Failed)
+	case resp.Status == 429 || resp.Status >= 500:
+		if req.Attempts < c.cfg.Retries {
+			return c.retry(out, req.Attempts, resp.RetryAfter)
+		}
+		res.Error = ClassHTTP5xx
+		if resp.Status < 500 {
+			res.Error = ClassHTTP4xx
+		}
+		res.Detail = fmt.Sprintf("HTTP %d after %d attempts", resp.Status, res.Attempts)
+		return c.finish(out, &res, frontier.Done)
+	case resp.Status >= 400:
+		res.Error, res.Detail = ClassHTTP4xx, fmt.Sprintf("HTTP %d", resp.Status)
+		return c.finish(out, &res, frontier.Done)
+	}
+
+	if resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body) {
+		base, err := url.Parse(resp.FinalURL)
+		if err != nil {
+			base = u
+		}
+		page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
+		if err != nil {
+			res.Error, res.Detail = ClassParse, err.Error()
+			return c.finish(out, &res, frontier.Done)
+		}
+		res.Title = page.Title
+		res.Links = page.Found
+		out.Links = w.discover(req, page.Links)
+	}
+	return c.finish(out, &res, frontier.Done)
+}
+
+// discover turns a page's links into in-scope requests one level deeper,
+// reusing the worker's buffer (the frontier does not retain it).
+func (w *worker) discover(parent frontier.Request, links []string) []frontier.Request {
+	c := w.c
+	depth := parent.Depth + 1
+	if c.cfg.MaxDepth > 0 && depth > c.cfg.MaxDepth {
+		return nil
+	}
+	w.links = w.links[:0]
+	for _, link := range links {
+		if !c.scope.allows(link) {
+			continue
+		}
+		w.links = append(w.links, frontier.Request{URL: link, Depth: depth, Parent: parent.URL})
+	}
+	return w.links
+}
+
+// retryable reports whether a fetch error class is worth another attempt.
+func retryable(class string) bool {
+	switch class {
+	case fetch.ClassTimeout, fetch.ClassConnect, fetch.ClassReset:
+		return true
+	}
+	return false
+}
+
+// retry schedules another attempt after an exponential backoff with jitter,
+// or after retryAfter when the server asked for longer.
+func (c *Crawler) retry(out frontier.Outcome, attempts int, retryAfter time.Duration) frontier.Outcome {
+	backoff := c.cfg.RetryBackoff << min(attempts, 10)
+	backoff = backoff/2 + rand.N(backoff) // jitter in [0.5, 1.5)
+	out.Status = frontier.Retry
+	out.RetryAt = time.Now().Add(max(backoff, retryAfter))
+	return out
+}
+
+// cutOff hands a request back to the frontier because the crawl is
+// stopping: it will be attempted again on resume, and no record is written.
+func (c *Crawler) cutOff(out frontier.Outcome) frontier.Outcome {
+	out.Status = frontier.Retry
+	out.Links = nil
+	return out
+}
+
+// finish records the result and sets the outcome's final status.
+func (c *Crawler) finish(out frontier.Outcome, res *Result, status frontier.Status) frontier.Outcome {
+	out.Status = status
+	if status == frontier.Failed {
+		c.failed.Add(1)
+	} else {
+		c.done.Add(1)
+	}
+	if c.cfg.Sink != nil {
+		if err := c.cfg.Sink.Write(res); err != nil {
+			// A sink that cannot write would lose records: keep the URL for
+			// a later run and stop the crawl.
+			c.sinkErr.CompareAndSwap(nil, &err)
+			out.Status = frontier.Retry
+			out.Links = nil
+		}
+	}
+	return out
+}

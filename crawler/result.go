@@ -1,0 +1,60 @@
+package crawler
+
+import (
+	"time"
+)
+
+// Error classes that end up in Result.Error and in metric labels. The set is
+// closed: these, plus the classes of package fetch (timeout, dns, connect,
+// tls, reset, too_large, redirect_limit, bad_redirect, canceled,
+// invalid_url, other).
+const (
+	// ClassRobots: robots.txt disallows the URL (or a redirect hop to it).
+	ClassRobots = "robots"
+	// ClassRobotsUnavailable: robots.txt answered 5xx or could not be
+	// fetched for longer than the retries allowed.
+	ClassRobotsUnavailable = "robots_unavailable"
+	// ClassOutOfScope: a redirect led out of the crawl's scope.
+	ClassOutOfScope = "out_of_scope"
+	// ClassHTTP4xx: the server answered with a 4xx status.
+	ClassHTTP4xx = "http_4xx"
+	// ClassHTTP5xx: the server answered with a 5xx status after all retries.
+	ClassHTTP5xx = "http_5xx"
+	// ClassParse: the body could not be decoded or parsed.
+	ClassParse = "parse"
+)
+
+// Result is the record of one URL attempted: one JSON line of output.
+type Result struct {
+	URL         string    `json:"url"`
+	FinalURL    string    `json:"final_url,omitempty"`
+	Status      int       `json:"status"`
+	Depth       int       `json:"depth"`
+	Parent      string    `json:"parent,omitempty"`
+	ContentType string    `json:"content_type,omitempty"`
+	Bytes       int64     `json:"bytes"`
+	DurationMS  int64     `json:"duration_ms"`
+	Title       string    `json:"title,omitempty"`
+	Links       int       `json:"links"`
+	Attempts    int       `json:"attempts"`
+	FetchedAt   time.Time `json:"fetched_at"`
+	// Error is a stable class from the documented set; empty on success.
+	Error string `json:"error,omitempty"`
+	// Detail explains Error in words; it is not stable.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Summary totals a crawl.
+type Summary struct {
+	Done    int64         // URLs that got a response
+	Failed  int64         // URLs recorded with an error and no response
+	Elapsed time.Duration // wall time of Run
+}
+
+// PagesPerSecond is (Done+Failed) per second of Elapsed.
+func (s Summary) PagesPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Done+s.Failed) / s.Elapsed.Seconds()
+}

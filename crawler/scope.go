@@ -1,0 +1,103 @@
+package crawler
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/hivecrawl/crawl/frontier"
+)
+
+// scope decides which canonical URLs the crawl may visit. It is read-only
+// after construction and safe for concurrent use.
+type scope struct {
+	mode    string
+	hosts   map[string]bool // host[:port] for ScopeHost, registrable domain for ScopeDomain
+	include []*regexp.Regexp
+	exclude []*regexp.Regexp
+}
+
+func newScope(mode string, include, exclude []*regexp.Regexp) *scope {
+	return &scope{mode: mode, hosts: make(map[string]bool), include: include, exclude: exclude}
+}
+
+// addSeed widens the scope to cover a seed URL.
+func (s *scope) addSeed(canonical string) {
+	switch s.mode {
+	case ScopeHost:
+		s.hosts[frontier.HostOf(canonical)] = true
+	case ScopeDomain:
+		s.hosts[domainOf(frontier.HostOf(canonical))] = true
+	}
+}
+
+// allows reports whether a canonical URL is in scope.
+func (s *scope) allows(canonical string) bool {
+	switch s.mode {
+	case ScopeHost:
+		if !s.hosts[frontier.HostOf(canonical)] {
+			return false
+		}
+	case ScopeDomain:
+		if !s.hosts[domainOf(frontier.HostOf(canonical))] {
+			return false
+		}
+	}
+	if len(s.include) > 0 {
+		ok := false
+		for _, re := range s.include {
+			if re.MatchString(canonical) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, re := range s.exclude {
+		if re.MatchString(canonical) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowsURL is allows for a parsed URL (a redirect hop), which need not be
+// canonical: only its scheme, host and the full string are looked at.
+func (s *scope) allowsURL(u *url.URL) bool {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return false
+	}
+	c := *u
+	c.Host = strings.ToLower(c.Host)
+	if p := c.Port(); (p == "80" && c.Scheme == "http") || (p == "443" && c.Scheme == "https") {
+		c.Host = c.Hostname()
+		if strings.Contains(c.Host, ":") {
+			c.Host = "[" + c.Host + "]"
+		}
+	}
+	c.Fragment = ""
+	return s.allows(c.String())
+}
+
+// domainOf returns the registrable domain (eTLD+1) of a host[:port], or
+// the bare host for IP addresses and names without a public suffix.
+func domainOf(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if net.ParseIP(host) != nil {
+		return host
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return host
+	}
+	return d
+}

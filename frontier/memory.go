@@ -1,0 +1,430 @@
+package frontier
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Memory is the in-memory backend: per-host queues ordered by the
+// scheduler's priority, a min-heap of ready hosts by next-allowed time, a
+// lease table with an expiry heap, and a seen set of fingerprints. It is safe
+// for concurrent use. Nothing survives the process.
+type Memory struct {
+	opts Options
+
+	mu      sync.Mutex
+	seen    map[uint64]struct{}
+	hosts   map[string]*hostState
+	ready   hostHeap  // hosts with queued requests and room under their cap
+	leases  leaseHeap // outstanding leases by expiry
+	byID    map[uint64]*lease
+	nextID  uint64
+	seq     uint64
+	stats   Stats
+	closed  bool
+	waiters int
+	changed chan struct{} // closed and replaced when waiters may proceed
+}
+
+var _ Frontier = (*Memory)(nil)
+
+// item is a queued request with its ordering keys.
+type item struct {
+	req  Request
+	prio float64
+	seq  uint64
+}
+
+type lease struct {
+	id      uint64
+	it      item
+	host    *hostState
+	expires time.Time
+	index   int // in Memory.leases
+}
+
+// hostState is the politeness state of one host.
+type hostState struct {
+	name     string
+	queue    itemHeap
+	inflight int
+	// limiter spaces leases by the scheduler's host delay (or the host's
+	// Crawl-delay, whichever is longer); nil when there is no delay.
+	limiter    *rate.Limiter
+	delay      time.Duration
+	crawlDelay time.Duration
+	// notBefore holds the host back after Retry-After or server errors.
+	notBefore time.Time
+	readyAt   time.Time // cached next-allowed time, the ready heap's key
+	index     int       // in Memory.ready; -1 when absent
+}
+
+// NewMemory returns an empty in-memory frontier.
+func NewMemory(opts Options) *Memory {
+	return &Memory{
+		opts:    opts.WithDefaults(),
+		seen:    make(map[uint64]struct{}),
+		hosts:   make(map[string]*hostState),
+		byID:    make(map[uint64]*lease),
+		changed: make(chan struct{}),
+	}
+}
+
+// Add implements Frontier.
+func (m *Memory) Add(ctx context.Context, reqs []Request) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	n := m.addLocked(reqs, time.Now())
+	if n > 0 {
+		m.notifyLocked()
+	}
+	return n, nil
+}
+
+func (m *Memory) addLocked(reqs []Request, now time.Time) int {
+	added := 0
+	for _, r := range reqs {
+		fp := Fingerprint(r.URL)
+		if _, ok := m.seen[fp]; ok {
+			continue
+		}
+		m.seen[fp] = struct{}{}
+		m.stats.Seen++
+		m.seq++
+		m.enqueueLocked(item{req: r, prio: m.opts.Scheduler.Priority(r), seq: m.seq}, now)
+		added++
+	}
+	return added
+}
+
+func (m *Memory) enqueueLocked(it item, now time.Time) {
+	name := HostOf(it.req.URL)
+	h := m.hosts[name]
+	if h == nil {
+		h = &hostState{name: name, index: -1}
+		m.hosts[name] = h
+	}
+	if h.queue.Len() == 0 && h.inflight == 0 {
+		m.stats.Hosts++
+	}
+	heap.Push(&h.queue, it)
+	m.stats.Queued++
+	m.updateReadyLocked(h, now)
+}
+
+// updateReadyLocked puts h in, moves it within, or removes it from the
+// ready heap after its queue, in-flight count or timing changed.
+func (m *Memory) updateReadyLocked(h *hostState, now time.Time) {
+	eligible := h.queue.Len() > 0 && (m.opts.PerHostInFlight < 0 || h.inflight < m.opts.PerHostInFlight)
+	if !eligible {
+		if h.index >= 0 {
+			heap.Remove(&m.ready, h.index)
+		}
+		return
+	}
+	h.readyAt = h.notBefore
+	if h.limiter != nil {
+		if tokens := h.limiter.TokensAt(now); tokens < 1 {
+			wait := time.Duration((1 - tokens) / float64(h.limiter.Limit()) * float64(time.Second))
+			if t := now.Add(wait); t.After(h.readyAt) {
+				h.readyAt = t
+			}
+		}
+	}
+	if h.index >= 0 {
+		heap.Fix(&m.ready, h.index)
+	} else {
+		heap.Push(&m.ready, h)
+	}
+}
+
+// setDelayLocked makes h's limiter space requests by the longer of the
+// scheduler's delay and the host's Crawl-delay.
+func (m *Memory) setDelayLocked(h *hostState, now time.Time) {
+	d := max(m.opts.Scheduler.HostDelay(h.name), h.crawlDelay)
+	if d == h.delay {
+		return
+	}
+	h.delay = d
+	switch {
+	case d <= 0:
+		h.limiter = nil
+	case h.limiter == nil:
+		h.limiter = rate.NewLimiter(rate.Every(d), 1)
+	default:
+		h.limiter.SetLimitAt(now, rate.Every(d))
+	}
+}
+
+// Lease implements Frontier.
+func (m *Memory) Lease(ctx context.Context, maxN int) ([]Lease, error) {
+	if maxN <= 0 {
+		maxN = 1
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		now := time.Now()
+		m.reapLocked(now)
+		out := m.leaseLocked(now, maxN)
+		if len(out) > 0 {
+			m.mu.Unlock()
+			return out, nil
+		}
+		if m.stats.Queued == 0 && m.stats.Leased == 0 {
+			m.mu.Unlock()
+			return nil, ErrDrained
+		}
+		wait := time.Duration(-1)
+		if m.ready.Len() > 0 {
+			wait = m.ready[0].readyAt.Sub(now)
+		}
+		if m.leases.Len() > 0 {
+			if w := m.leases[0].expires.Sub(now); wait < 0 || w < wait {
+				wait = w
+			}
+		}
+		ch := m.changed
+		m.waiters++
+		m.mu.Unlock()
+
+		var tc <-chan time.Time
+		if wait >= 0 {
+			wait = max(wait, time.Millisecond)
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-ch:
+		case <-tc:
+		}
+		m.mu.Lock()
+		m.waiters--
+		m.mu.Unlock()
+	}
+}
+
+func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
+	var out []Lease
+	for len(out) < maxN && m.ready.Len() > 0 {
+		h := m.ready[0]
+		if h.readyAt.After(now) {
+			break
+		}
+		m.setDelayLocked(h, now)
+		if h.limiter != nil && !h.limiter.AllowN(now, 1) {
+			m.updateReadyLocked(h, now)
+			continue
+		}
+		it := heap.Pop(&h.queue).(item)
+		h.inflight++
+		m.stats.Queued--
+		m.stats.Leased++
+		m.nextID++
+		l := &lease{id: m.nextID, it: it, host: h, expires: now.Add(m.opts.LeaseTTL)}
+		heap.Push(&m.leases, l)
+		m.byID[l.id] = l
+		out = append(out, Lease{ID: l.id, Request: it.req, Expires: l.expires})
+		m.updateReadyLocked(h, now)
+	}
+	return out
+}
+
+// reapLocked returns expired leases' requests to the front of their queues.
+func (m *Memory) reapLocked(now time.Time) {
+	for m.leases.Len() > 0 && !m.leases[0].expires.After(now) {
+		l := heap.Pop(&m.leases).(*lease)
+		m.releaseLocked(l)
+		heap.Push(&l.host.queue, l.it) // its original seq puts it back where it was
+		m.stats.Queued++
+		m.updateReadyLocked(l.host, now)
+	}
+}
+
+// releaseLocked forgets a lease that has left the lease heap.
+func (m *Memory) releaseLocked(l *lease) {
+	delete(m.byID, l.id)
+	l.host.inflight--
+	m.stats.Leased--
+}
+
+// Complete implements Frontier.
+func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	now := time.Now()
+	m.reapLocked(now)
+	var expired []uint64
+	for i := range outcomes {
+		o := &outcomes[i]
+		l := m.byID[o.Lease.ID]
+		if l == nil {
+			expired = append(expired, o.Lease.ID)
+			continue
+		}
+		heap.Remove(&m.leases, l.index)
+		m.releaseLocked(l)
+		h := l.host
+		if o.HostDelay > h.crawlDelay {
+			h.crawlDelay = o.HostDelay
+			m.setDelayLocked(h, now)
+		}
+		switch o.Status {
+		case Retry:
+			it := l.it
+			it.req.Attempts++
+			m.seq++
+			it.seq = m.seq
+			if o.RetryAt.After(h.notBefore) {
+				h.notBefore = o.RetryAt
+			}
+			heap.Push(&h.queue, it)
+			m.stats.Queued++
+		case Failed:
+			m.stats.Failed++
+		default:
+			m.stats.Done++
+		}
+		if h.queue.Len() == 0 && h.inflight == 0 {
+			m.stats.Hosts--
+		}
+		m.updateReadyLocked(h, now)
+		m.addLocked(o.Links, now)
+	}
+	m.notifyLocked()
+	if len(expired) > 0 {
+		return fmt.Errorf("frontier: complete %d of %d outcomes (first lease %d): %w",
+			len(expired), len(outcomes), expired[0], ErrLeaseExpired)
+	}
+	return nil
+}
+
+// notifyLocked wakes blocked Lease calls.
+func (m *Memory) notifyLocked() {
+	if m.waiters == 0 {
+		return
+	}
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// Stats implements Frontier.
+func (m *Memory) Stats(ctx context.Context) (Stats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats, nil
+}
+
+// Close implements Frontier. Blocked Lease calls return ErrClosed.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		m.closed = true
+		close(m.changed)
+		m.changed = make(chan struct{})
+	}
+	return nil
+}
+
+// itemHeap orders a host's queue by (priority, arrival).
+type itemHeap []item
+
+func (h itemHeap) Len() int { return len(h) }
+func (h itemHeap) Less(i, j int) bool {
+	if h[i].prio != h[j].prio {
+		return h[i].prio < h[j].prio
+	}
+	return h[i].seq < h[j].seq
+}
+func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)   { *h = append(*h, x.(item)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = item{}
+	*h = old[:len(old)-1]
+	return it
+}
+
+// hostHeap orders ready hosts by next-allowed time.
+type hostHeap []*hostState
+
+func (h hostHeap) Len() int           { return len(h) }
+func (h hostHeap) Less(i, j int) bool { return h[i].readyAt.Before(h[j].readyAt) }
+func (h hostHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *hostHeap) Push(x any) {
+	s := x.(*hostState)
+	s.index = len(*h)
+	*h = append(*h, s)
+}
+func (h *hostHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	s.index = -1
+	*h = old[:len(old)-1]
+	return s
+}
+
+// leaseHeap orders outstanding leases by expiry.
+type leaseHeap []*lease
+
+func (h leaseHeap) Len() int           { return len(h) }
+func (h leaseHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h leaseHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *leaseHeap) Push(x any) {
+	l := x.(*lease)
+	l.index = len(*h)
+	*h = append(*h, l)
+}
+func (h *leaseHeap) Pop() any {
+	old := *h
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	l.index = -1
+	*h = old[:len(old)-1]
+	return l
+}
