@@ -47,6 +47,9 @@ func New(cfg Config) (*Crawler, error) {
 			Scheduler:       sched,
 			PerHostInFlight: cfg.PerHost,
 			LeaseTTL:        cfg.LeaseTTL(),
+			// A depth limit is exact only if every page is first found at
+			// its shortest depth: lease level by level.
+			Strict: cfg.MaxDepth > 0,
 		})
 	}
 	if cfg.Fetcher == nil {

@@ -138,6 +138,12 @@ type Options struct {
 	// LeaseTTL is how long a lease lasts before its request is handed out
 	// again. Zero means 5 minutes.
 	LeaseTTL time.Duration
+	// Strict makes the order global instead of per host: Lease hands out
+	// no request while one of lower priority is queued or leased anywhere.
+	// A breadth-first crawl with a depth limit needs it to reach every page
+	// within the limit at its shortest depth; it costs throughput at each
+	// level. Backends that cannot honour it say so in their Open.
+	Strict bool
 }
 
 // WithDefaults returns o with zero fields replaced by their defaults.

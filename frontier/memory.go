@@ -29,6 +29,10 @@ type Memory struct {
 	closed  bool
 	waiters int
 	changed chan struct{} // closed and replaced when waiters may proceed
+	// prios counts queued and leased requests by priority, for Strict.
+	prios map[float64]int
+	// minPrio is the lowest key of prios (valid when prios is not empty).
+	minPrio float64
 }
 
 var _ Frontier = (*Memory)(nil)
@@ -72,7 +76,39 @@ func NewMemory(opts Options) *Memory {
 		hosts:   make(map[string]*hostState),
 		byID:    make(map[uint64]*lease),
 		changed: make(chan struct{}),
+		prios:   make(map[float64]int),
 	}
+}
+
+// countPrioLocked tracks the requests outstanding at priority p (delta +1
+// when one is added, -1 when one finishes), for Strict.
+func (m *Memory) countPrioLocked(p float64, delta int) {
+	if !m.opts.Strict {
+		return
+	}
+	n := m.prios[p] + delta
+	if n > 0 {
+		if len(m.prios) == 0 || p < m.minPrio {
+			m.minPrio = p
+		}
+		m.prios[p] = n
+		return
+	}
+	delete(m.prios, p)
+	if p == m.minPrio {
+		first := true
+		for q := range m.prios {
+			if first || q < m.minPrio {
+				m.minPrio, first = q, false
+			}
+		}
+	}
+}
+
+// heldBackLocked reports whether Strict keeps h's head request waiting for
+// requests of lower priority.
+func (m *Memory) heldBackLocked(h *hostState) bool {
+	return m.opts.Strict && h.queue[0].prio > m.minPrio
 }
 
 // Add implements Frontier.
@@ -102,7 +138,9 @@ func (m *Memory) addLocked(reqs []Request, now time.Time) int {
 		m.seen[fp] = struct{}{}
 		m.stats.Seen++
 		m.seq++
-		m.enqueueLocked(item{req: r, prio: m.opts.Scheduler.Priority(r), seq: m.seq}, now)
+		prio := m.opts.Scheduler.Priority(r)
+		m.countPrioLocked(prio, 1)
+		m.enqueueLocked(item{req: r, prio: prio, seq: m.seq}, now)
 		added++
 	}
 	return added
@@ -199,8 +237,13 @@ func (m *Memory) Lease(ctx context.Context, maxN int) ([]Lease, error) {
 			return nil, ErrDrained
 		}
 		wait := time.Duration(-1)
-		if m.ready.Len() > 0 {
-			wait = m.ready[0].readyAt.Sub(now)
+		for _, h := range m.ready {
+			if !m.heldBackLocked(h) && (wait < 0 || h.readyAt.Sub(now) < wait) {
+				wait = h.readyAt.Sub(now)
+			}
+			if !m.opts.Strict {
+				break // m.ready[0] is the earliest
+			}
 		}
 		if m.leases.Len() > 0 {
 			if w := m.leases[0].expires.Sub(now); wait < 0 || w < wait {
@@ -234,10 +277,20 @@ func (m *Memory) Lease(ctx context.Context, maxN int) ([]Lease, error) {
 
 func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 	var out []Lease
+	var held []*hostState // ready hosts that Strict holds back
+	defer func() {
+		for _, h := range held {
+			heap.Push(&m.ready, h)
+		}
+	}()
 	for len(out) < maxN && m.ready.Len() > 0 {
 		h := m.ready[0]
 		if h.readyAt.After(now) {
 			break
+		}
+		if m.heldBackLocked(h) {
+			held = append(held, heap.Pop(&m.ready).(*hostState))
+			continue
 		}
 		m.setDelayLocked(h, now)
 		if h.limiter != nil && !h.limiter.AllowN(now, 1) {
@@ -316,8 +369,10 @@ func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
 			m.stats.Queued++
 		case Failed:
 			m.stats.Failed++
+			m.countPrioLocked(l.it.prio, -1)
 		default:
 			m.stats.Done++
+			m.countPrioLocked(l.it.prio, -1)
 		}
 		if h.queue.Len() == 0 && h.inflight == 0 {
 			m.stats.Hosts--

@@ -95,15 +95,14 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "serve /metrics on `addr` (e.g. 127.0.0.1:9090)")
 	fs.BoolVar(&o.FailOnError, "fail-on-error", o.FailOnError, "exit 1 when any URL failed")
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress output")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: crawl [flags] URL...\n\nflags:\n")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	// The flag package would print the usage on every error; errors are
+	// one line here, and the usage is printed only for -h.
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fmt.Fprintf(stderr, "usage: crawl [flags] URL...\n\nflags:\n")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return o, fmt.Errorf("%w: help requested", errUsage)
 		}
 		return o, fmt.Errorf("%w: %v", errUsage, err)
@@ -148,7 +147,9 @@ func decodeConfig(data []byte, o *options) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(o); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: config: %v", errUsage, err)
+		// yaml lists each problem on its own line; keep the error to one.
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+		return fmt.Errorf("%w: config: %s", errUsage, msg)
 	}
 	return nil
 }

@@ -1,0 +1,15 @@
+// Package fetch is the crawler's HTTP client: it GETs one URL, follows its
+// redirects (re-checking every hop with a caller-supplied function), reads the
+// body under a size cap applied after decompression, and reports failures as
+// an *Error whose Class is one of a closed set of strings suitable for output
+// records and metric labels.
+//
+// A Client owns one tuned *http.Transport (keep-alive on, a per-host
+// connection cap, connect, header and whole-request timeouts) and no cookie
+// jar. It reads no environment variables: in particular no proxy is used.
+//
+// Client.Get is a smaller GET for robots.txt and sitemaps; it satisfies
+// robots.Getter.
+//
+// Package fetch imports no other package of this module.
+package fetch

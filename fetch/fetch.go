@@ -1,0 +1,476 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults applied by New to zero fields of Options.
+const (
+	defaultUserAgent       = "crawl"
+	defaultTimeout         = 30 * time.Second
+	defaultConnectTimeout  = 10 * time.Second
+	defaultHeaderTimeout   = 15 * time.Second
+	defaultMaxBodyBytes    = 10 << 20
+	defaultMaxRedirects    = 10
+	defaultMaxConnsPerHost = 2
+)
+
+// Limits of Client.Get, fixed because its callers (robots.txt, sitemaps)
+// have their own standards: RFC 9309 asks for at least 500 KiB and at most
+// five redirects.
+const (
+	getMaxBodyBytes = 512 << 10
+	getMaxRedirects = 5
+)
+
+const (
+	acceptHeader = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+	// maxIdleConns bounds idle connections across all hosts; a crawl touches
+	// many hosts, each keeping up to MaxConnsPerHost idle.
+	maxIdleConns = 1024
+	// maxPooledBuffer is the largest scratch buffer kept for reuse; rarer,
+	// larger bodies allocate instead of pinning memory in the pool.
+	maxPooledBuffer = 1 << 20
+	// maxDrainBytes is how much of a redirect's body is read so that its
+	// connection can be reused.
+	maxDrainBytes = 2 << 10
+)
+
+// Options configures a Client. The zero value is valid: every zero field
+// takes the default stated in its comment.
+type Options struct {
+	// UserAgent is the User-Agent header of every request. Zero means
+	// "crawl".
+	UserAgent string
+	// Timeout bounds a whole fetch: every redirect hop, connecting, waiting
+	// for headers and reading the body. Zero means 30s.
+	Timeout time.Duration
+	// ConnectTimeout bounds dialing a connection, and separately its TLS
+	// handshake. Zero means 10s.
+	ConnectTimeout time.Duration
+	// HeaderTimeout bounds the wait for response headers once the request
+	// is written. Zero means 15s.
+	HeaderTimeout time.Duration
+	// MaxBodyBytes caps the bytes of body read per response, counted after
+	// decompression. Zero means 10 MiB.
+	MaxBodyBytes int64
+	// MaxRedirects is the number of redirects Fetch follows. Zero means 10.
+	// Negative means none: a redirect is returned as the Response.
+	MaxRedirects int
+	// MaxConnsPerHost caps connections to one host (dialing, active and
+	// idle); further requests wait for a free one. Zero means 2.
+	MaxConnsPerHost int
+	// Header holds extra request headers, such as Authorization for a
+	// private site. They are sent on the first request and on redirect hops
+	// to the same origin (scheme, host, port; an upgrade from http to https
+	// on default ports counts as the same origin). Once a hop leaves that
+	// origin, Authorization, Proxy-Authorization, Cookie and Cookie2 are no
+	// longer sent, for the rest of the fetch. User-Agent and
+	// Accept-Encoding here are ignored; Accept replaces the default.
+	Header http.Header
+}
+
+// Validate reports whether o has values New would not honor: negative
+// durations, sizes or connection caps (New replaces them by the defaults).
+func (o Options) Validate() error {
+	switch {
+	case o.Timeout < 0:
+		return fmt.Errorf("fetch: negative Timeout %v", o.Timeout)
+	case o.ConnectTimeout < 0:
+		return fmt.Errorf("fetch: negative ConnectTimeout %v", o.ConnectTimeout)
+	case o.HeaderTimeout < 0:
+		return fmt.Errorf("fetch: negative HeaderTimeout %v", o.HeaderTimeout)
+	case o.MaxBodyBytes < 0:
+		return fmt.Errorf("fetch: negative MaxBodyBytes %d", o.MaxBodyBytes)
+	case o.MaxConnsPerHost < 0:
+		return fmt.Errorf("fetch: negative MaxConnsPerHost %d", o.MaxConnsPerHost)
+	}
+	return nil
+}
+
+// withDefaults returns o with zero (and invalid negative) fields replaced by
+// their defaults and Header cloned.
+func (o Options) withDefaults() Options {
+	if o.UserAgent == "" {
+		o.UserAgent = defaultUserAgent
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = defaultConnectTimeout
+	}
+	if o.HeaderTimeout <= 0 {
+		o.HeaderTimeout = defaultHeaderTimeout
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if o.MaxRedirects == 0 {
+		o.MaxRedirects = defaultMaxRedirects
+	}
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = defaultMaxConnsPerHost
+	}
+	o.Header = o.Header.Clone()
+	o.Header.Del("User-Agent")
+	o.Header.Del("Accept-Encoding")
+	return o
+}
+
+// Response is a fetched response. A response of any status is a Response,
+// not an error. Body belongs to the caller.
+type Response struct {
+	// URL is the URL passed to Fetch.
+	URL string
+	// FinalURL is the URL of the last hop, after redirects.
+	FinalURL string
+	// Status is the HTTP status code of the last hop.
+	Status int
+	// Header is the header of the last hop.
+	Header http.Header
+	// ContentType is the Content-Type header as sent, possibly empty.
+	ContentType string
+	// Body is the body, decompressed, at most the cap long.
+	Body []byte
+	// Bytes is len(Body), kept so that a caller may drop Body and still
+	// account for it.
+	Bytes int64
+	// Duration is the time from the start of the fetch to the end of the
+	// body, redirects included.
+	Duration time.Duration
+	// Redirects is the number of redirects followed.
+	Redirects int
+	// RetryAfter is the wait asked for by a Retry-After header on the last
+	// hop (see ParseRetryAfter); zero if absent or invalid.
+	RetryAfter time.Duration
+}
+
+// Client fetches URLs over HTTP(S). It is safe for concurrent use and is
+// meant to be shared by all workers of a crawl: it owns the connection pool.
+type Client struct {
+	opts Options
+	tr   *http.Transport
+	hc   *http.Client
+	bufs sync.Pool // of *bytes.Buffer: scratch for bodies of unknown length
+}
+
+// New returns a Client configured by opts; see Options for the defaults.
+// Negative values that Validate rejects are replaced by the defaults.
+func New(opts Options) *Client {
+	opts = opts.withDefaults()
+	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                  nil, // libraries read no environment
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    opts.MaxConnsPerHost,
+		MaxConnsPerHost:        opts.MaxConnsPerHost,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    opts.ConnectTimeout,
+		ResponseHeaderTimeout:  opts.HeaderTimeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+	c := &Client{
+		opts: opts,
+		tr:   tr,
+		hc: &http.Client{
+			Transport: tr,
+			// Redirects are followed by fetch, hop by hop, so that each is
+			// checked and classified and its headers chosen here.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	c.bufs.New = func() any { return new(bytes.Buffer) }
+	return c
+}
+
+// CloseIdleConnections closes connections kept alive for reuse that are
+// now idle. It does not interrupt fetches in progress.
+func (c *Client) CloseIdleConnections() { c.tr.CloseIdleConnections() }
+
+// policy is what differs between Fetch and Get.
+type policy struct {
+	check        func(ctx context.Context, u *url.URL) error
+	maxRedirects int   // negative: follow none
+	maxBodyBytes int64 // cap on the decompressed body
+	lastOnLimit  bool  // past maxRedirects, return the redirect, not an error
+}
+
+// Fetch GETs rawURL and reads its body. Fetch follows up to
+// Options.MaxRedirects redirects (301, 302, 303, 307, 308 with a Location);
+// before following one, it calls check, if non-nil, with a copy of the
+// target, under the fetch's deadline. If check returns an
+// error, the fetch stops with an *Error wrapping it, whose class is the
+// check error's own (from a Class() string method in its chain) or else
+// inferred as for any error.
+//
+// The whole fetch, redirects and body included, is bounded by
+// Options.Timeout and by ctx.
+//
+// On success Fetch returns a Response and a nil error whatever the status.
+// Otherwise it returns a nil Response and an *Error, except when the body
+// exceeds Options.MaxBodyBytes: then it returns the Response with Body
+// truncated to the cap and an *Error of class ClassTooLarge.
+func (c *Client) Fetch(ctx context.Context, rawURL string, check func(ctx context.Context, u *url.URL) error) (*Response, error) {
+	return c.fetch(ctx, rawURL, policy{
+		check:        check,
+		maxRedirects: c.opts.MaxRedirects,
+		maxBodyBytes: c.opts.MaxBodyBytes,
+	})
+}
+
+// Get GETs rawURL for robots.txt and sitemaps: it follows up to 5 redirects
+// without checks and reads at most 512 KiB of body, whatever
+// Options.MaxBodyBytes says. A longer body is truncated to 512 KiB without
+// error, as RFC 9309 lets robots.txt parsers do; a sixth redirect is
+// returned as is (3xx status), which RFC 9309 lets a crawler treat as
+// "robots.txt unavailable". Any other failure returns a zero status, a nil
+// body and an *Error. Get satisfies robots.Getter.
+func (c *Client) Get(ctx context.Context, rawURL string) (status int, body []byte, err error) {
+	resp, err := c.fetch(ctx, rawURL, policy{
+		maxRedirects: getMaxRedirects,
+		maxBodyBytes: getMaxBodyBytes,
+		lastOnLimit:  true,
+	})
+	if err != nil && resp == nil {
+		return 0, nil, err
+	}
+	return resp.Status, resp.Body, nil
+}
+
+func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response, error) {
+	start := time.Now()
+	u, err := parseTarget(rawURL)
+	if err != nil {
+		return nil, newError(rawURL, ClassInvalidURL, err)
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	fail := func(err error) (*Response, error) {
+		return nil, newError(rawURL, classify(ctx, reqCtx, err), err)
+	}
+
+	origin := u
+	sendCreds := true
+	for hops := 0; ; hops++ {
+		resp, err := c.do(reqCtx, u, sendCreds)
+		if err != nil {
+			return fail(err)
+		}
+		loc := resp.Header.Get("Location")
+		if !isRedirect(resp.StatusCode) || loc == "" || p.maxRedirects < 0 ||
+			(hops >= p.maxRedirects && p.lastOnLimit) {
+			return c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes)
+		}
+		drain(resp.Body)
+		if hops >= p.maxRedirects {
+			return nil, newError(rawURL, ClassRedirectLimit, fmt.Errorf("stopped after %d redirects", hops))
+		}
+		next, err := redirectTarget(u, loc)
+		if err != nil {
+			return nil, newError(rawURL, ClassBadRedirect, err)
+		}
+		if p.check != nil {
+			target := *next
+			if err := p.check(reqCtx, &target); err != nil {
+				var ce classer
+				if errors.As(err, &ce) && ce.Class() != "" {
+					return nil, newError(rawURL, ce.Class(), err)
+				}
+				return fail(err)
+			}
+		}
+		sendCreds = sendCreds && sameCredentialScope(origin, next)
+		u = next
+	}
+}
+
+// do sends one GET for u, with credentials from Options.Header only if
+// sendCreds.
+func (c *Client) do(ctx context.Context, u *url.URL, sendCreds bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", acceptHeader)
+	for k, vv := range c.opts.Header {
+		if !sendCreds && isCredential(k) {
+			continue
+		}
+		req.Header[k] = vv
+	}
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if !sendCreds {
+		// net/http turns userinfo into basic auth: none goes to another
+		// origin, not even userinfo the redirect's Location supplied.
+		req.URL.User = nil
+	}
+	return c.hc.Do(req)
+}
+
+// finish reads the body of the final response and builds the Response.
+func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL string, u *url.URL, hops int, start time.Time, maxBody int64) (*Response, error) {
+	defer resp.Body.Close()
+	body, truncated, err := c.readBody(resp.Body, resp.ContentLength, maxBody)
+	if err != nil {
+		return nil, newError(rawURL, classify(ctx, reqCtx, err), err)
+	}
+	ra, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	r := &Response{
+		URL:         rawURL,
+		FinalURL:    u.String(),
+		Status:      resp.StatusCode,
+		Header:      resp.Header,
+		ContentType: resp.Header.Get("Content-Type"),
+		Body:        body,
+		Bytes:       int64(len(body)),
+		Duration:    time.Since(start),
+		Redirects:   hops,
+		RetryAfter:  ra,
+	}
+	if truncated {
+		return r, newError(rawURL, ClassTooLarge, fmt.Errorf("body longer than %d bytes", maxBody))
+	}
+	return r, nil
+}
+
+// readBody reads r, a body of contentLength bytes (-1: unknown), up to max
+// bytes. It reports whether there was more. A body of known length within
+// the cap is read into one slice of that size; others go through a pooled
+// scratch buffer and are copied out, so the caller owns the result.
+func (c *Client) readBody(r io.Reader, contentLength, max int64) (body []byte, truncated bool, err error) {
+	lr := &io.LimitedReader{R: r, N: max + 1}
+	if contentLength >= 0 && contentLength <= max {
+		// One spare byte lets the read that returns io.EOF land without
+		// growing the slice.
+		body, err = readAll(lr, make([]byte, 0, contentLength+1))
+	} else {
+		buf := c.bufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err = buf.ReadFrom(lr)
+		body = bytes.Clone(buf.Bytes())
+		if buf.Cap() <= maxPooledBuffer {
+			c.bufs.Put(buf)
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(body)) > max {
+		return body[:max:max], true, nil
+	}
+	return body, false, nil
+}
+
+// readAll is io.ReadAll starting from b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
+}
+
+// drain reads a little of a redirect's body, so that its connection can be
+// reused when the body is small, and closes it.
+func drain(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
+	body.Close()
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// parseTarget parses the URL to fetch and checks it is absolute http(s).
+func parseTarget(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("no host")
+	}
+	return u, nil
+}
+
+// redirectTarget resolves a Location header against the URL that returned
+// it and checks the result is a URL Fetch may follow.
+func redirectTarget(from *url.URL, loc string) (*url.URL, error) {
+	next, err := from.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("invalid Location %q: %w", loc, err)
+	}
+	if next.Scheme != "http" && next.Scheme != "https" {
+		return nil, fmt.Errorf("redirect to %q: scheme is not http or https", next.Redacted())
+	}
+	if next.Host == "" {
+		return nil, fmt.Errorf("redirect to %q: no host", next.Redacted())
+	}
+	next.Fragment, next.RawFragment = "", ""
+	return next, nil
+}
+
+// isCredential reports whether a header carries credentials that must not
+// leave the origin they were given for.
+func isCredential(key string) bool {
+	switch http.CanonicalHeaderKey(key) {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Cookie2":
+		return true
+	}
+	return false
+}
+
+// sameCredentialScope reports whether credentials meant for from may be
+// sent to to: same host and port and scheme, or an http to https upgrade of
+// the same host on default ports. This is stricter than net/http, which
+// also sends them to subdomains and to other ports.
+func sameCredentialScope(from, to *url.URL) bool {
+	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return false
+	}
+	fp, tp := portOf(from), portOf(to)
+	if from.Scheme == to.Scheme {
+		return fp == tp
+	}
+	return from.Scheme == "http" && to.Scheme == "https" && fp == "80" && tp == "443"
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
