@@ -47,16 +47,50 @@ type Sink interface {
 	Write(r *Result) error
 }
 
-// Observer is told about fetches as they happen (metrics, progress). Its
+// Observer is told about the crawl as it happens (metrics, progress). Its
 // methods are called from many workers at once and must be cheap and safe
-// for concurrent use.
+// for concurrent use. Embed NopObserver to implement only some of them.
 type Observer interface {
 	// FetchStarted is called when a request goes out.
 	FetchStarted()
 	// FetchFinished is called when it ends: status is 0 when no response
 	// came; class is the error class or "".
 	FetchFinished(status int, class string, bytes int64, d time.Duration)
+	// Retried is called when a request is put back for another attempt
+	// because of class (a fetch error class, "http_429", "http_5xx" or
+	// "robots_unavailable").
+	Retried(class string)
+	// RobotsBlocked is called for each URL robots.txt disallows.
+	RobotsBlocked()
+	// LinksDropped is called with links found on a page that are not
+	// followed, by reason: "out_of_scope" or "max_depth".
+	LinksDropped(reason string, n int)
+	// Waited is called with the time a worker waited for the frontier to
+	// hand it work (politeness and an empty queue both count).
+	Waited(d time.Duration)
 }
+
+// NopObserver does nothing; embed it in an Observer that cares about only
+// some events.
+type NopObserver struct{}
+
+// FetchStarted implements Observer.
+func (NopObserver) FetchStarted() {}
+
+// FetchFinished implements Observer.
+func (NopObserver) FetchFinished(int, string, int64, time.Duration) {}
+
+// Retried implements Observer.
+func (NopObserver) Retried(string) {}
+
+// RobotsBlocked implements Observer.
+func (NopObserver) RobotsBlocked() {}
+
+// LinksDropped implements Observer.
+func (NopObserver) LinksDropped(string, int) {}
+
+// Waited implements Observer.
+func (NopObserver) Waited(time.Duration) {}
 
 // Version is the crawler's version, part of the default user agent.
 const Version = "0.1.0"
@@ -132,7 +166,7 @@ type Config struct {
 	Robots Robots
 	// Sink receives results; nil discards them.
 	Sink Sink
-	// Observer is told about fetches; nil means nobody.
+	// Observer is told about the crawl; nil means nobody.
 	Observer Observer
 }
 

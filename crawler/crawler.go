@@ -70,6 +70,9 @@ func New(cfg Config) (*Crawler, error) {
 	if cfg.Parser == nil {
 		cfg.Parser = parse.HTML{Normalizer: cfg.Normalizer}
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
 	return &Crawler{
 		cfg:       cfg,
 		scope:     newScope(cfg.Scope, cfg.Include, cfg.Exclude),
@@ -151,7 +154,9 @@ func (c *Crawler) work(ctx, fetchCtx context.Context) error {
 			c.started.Add(-1)
 			return nil
 		}
+		waitStart := time.Now()
 		leases, err := c.cfg.Frontier.Lease(ctx, 1)
+		c.cfg.Observer.Waited(time.Since(waitStart))
 		if err != nil {
 			if c.cfg.MaxPages > 0 {
 				c.started.Add(-1)
@@ -254,6 +259,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			return c.cutOff(out)
 		case errors.Is(err, robots.ErrUnavailable):
 			if req.Attempts < c.cfg.Retries {
+				c.cfg.Observer.Retried(ClassRobotsUnavailable)
 				out.Status = frontier.Retry
 				out.RetryAt = d.RetryAt
 				return out
@@ -264,23 +270,20 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
 			return c.finish(out, &res, frontier.Failed)
 		case !d.Allowed:
+			c.cfg.Observer.RobotsBlocked()
 			res.Error, res.Detail = ClassRobots, "disallowed by robots.txt"
 			return c.finish(out, &res, frontier.Done)
 		}
 		out.HostDelay = d.CrawlDelay
 	}
 
-	if c.cfg.Observer != nil {
-		c.cfg.Observer.FetchStarted()
-	}
+	c.cfg.Observer.FetchStarted()
 	c.inFlight.Add(1)
 	res.FetchedAt = time.Now().UTC()
 	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkHop)
 	c.inFlight.Add(-1)
 	if ctx.Err() != nil && (err != nil || resp == nil) {
-		if c.cfg.Observer != nil {
-			c.cfg.Observer.FetchFinished(0, fetch.ClassCanceled, 0, time.Since(res.FetchedAt))
-		}
+		c.cfg.Observer.FetchFinished(0, fetch.ClassCanceled, 0, time.Since(res.FetchedAt))
 		return c.cutOff(out)
 	}
 	class := fetch.ClassOf(err)
@@ -293,14 +296,13 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	} else {
 		res.DurationMS = time.Since(res.FetchedAt).Milliseconds()
 	}
-	if c.cfg.Observer != nil {
-		c.cfg.Observer.FetchFinished(res.Status, class, res.Bytes, time.Since(res.FetchedAt))
-	}
+	c.cfg.Observer.FetchFinished(res.Status, class, res.Bytes, time.Since(res.FetchedAt))
 
 	switch {
 	case err != nil:
 		res.Error, res.Detail = class, err.Error()
 		if retryable(class) && req.Attempts < c.cfg.Retries {
+			c.cfg.Observer.Retried(class)
 			return c.retry(out, req.Attempts, 0)
 		}
 		if resp != nil && class != fetch.ClassTooLarge {
@@ -309,6 +311,11 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		return c.finish(out, &res, frontier.Failed)
 	case resp.Status == 429 || resp.Status >= 500:
 		if req.Attempts < c.cfg.Retries {
+			if resp.Status == 429 {
+				c.cfg.Observer.Retried("http_429")
+			} else {
+				c.cfg.Observer.Retried(ClassHTTP5xx)
+			}
 			return c.retry(out, req.Attempts, resp.RetryAfter)
 		}
 		res.Error = ClassHTTP5xx
@@ -345,6 +352,9 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 	c := w.c
 	depth := parent.Depth + 1
 	if c.cfg.MaxDepth > 0 && depth > c.cfg.MaxDepth {
+		if len(links) > 0 {
+			c.cfg.Observer.LinksDropped("max_depth", len(links))
+		}
 		return nil
 	}
 	w.links = w.links[:0]
@@ -353,6 +363,9 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 			continue
 		}
 		w.links = append(w.links, frontier.Request{URL: link, Depth: depth, Parent: parent.URL})
+	}
+	if n := len(links) - len(w.links); n > 0 {
+		c.cfg.Observer.LinksDropped("out_of_scope", n)
 	}
 	return w.links
 }

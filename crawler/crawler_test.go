@@ -126,8 +126,10 @@ func TestCrawlFetchesEveryPageOnce(t *testing.T) {
 			if r.Status != 200 || r.Title == "" || r.Links == 0 || r.FetchedAt.IsZero() || r.Attempts != 1 {
 				t.Errorf("incomplete record %+v", r)
 			}
-			if n, ok := pageNumber(t, s.srv.URL, r.URL); !ok || reach[n] != r.Depth {
-				t.Errorf("%s: depth %d, want %d", r.URL, r.Depth, reach[n])
+			// Without a depth limit the order is per host, not global, so a
+			// page may be found first along a longer path; never a shorter one.
+			if n, ok := pageNumber(t, s.srv.URL, r.URL); !ok || r.Depth < reach[n] {
+				t.Errorf("%s: depth %d, shortest is %d", r.URL, r.Depth, reach[n])
 			}
 		}
 	}

@@ -93,6 +93,9 @@ type Stats struct {
 	Failed int64 // completions with Status Failed
 	Hosts  int64 // hosts with queued or leased requests
 	Seen   int64 // distinct fingerprints ever added
+	// Duplicates counts requests offered to Add or Complete whose
+	// fingerprint had been seen before.
+	Duplicates int64
 }
 
 // Frontier is the contract every backend implements. All methods are safe

@@ -133,6 +133,7 @@ func (m *Memory) addLocked(reqs []Request, now time.Time) int {
 	for _, r := range reqs {
 		fp := Fingerprint(r.URL)
 		if _, ok := m.seen[fp]; ok {
+			m.stats.Duplicates++
 			continue
 		}
 		m.seen[fp] = struct{}{}
