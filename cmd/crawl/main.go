@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -21,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/disk"
 	"github.com/hivecrawl/crawl/metrics"
 )
 
@@ -66,13 +70,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			fmt.Fprintf(stderr, "crawl: %v\n", err)
 		}
 	}()
+	if len(args) > 0 && args[0] == "status" {
+		return status(args[1:], stdout)
+	}
 	o, err := parseArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.Seeds, err = mergeSeeds(&o); err != nil {
+		return err
+	}
+	logOut, line := progressOutput(stderr, o.Quiet) // log lines go above the status line
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if o.Quiet {
-		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 
 	cfg := o.crawlerConfig()
@@ -80,9 +91,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
 	}
 
+	front, closeFrontier, err := frontierFor(&o, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeFrontier(); cerr != nil && err == nil {
+			err = fmt.Errorf("close frontier: %w", cerr)
+		}
+	}()
+	if front != nil {
+		cfg.Frontier = front
+	}
+
 	out := stdout
 	if o.Output != "" {
-		f, err := os.OpenFile(o.Output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		f, err := openOutput(o.Output, o.State != "")
 		if err != nil {
 			return fmt.Errorf("%w: output: %v", errUsage, err)
 		}
@@ -90,11 +114,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		out = f
 	}
 	sink := crawler.NewJSONLines(out)
+	if o.State != "" {
+		// A record must reach the file before its completion is committed,
+		// or a crash could lose it: write every line through.
+		sink.FlushEvery = time.Nanosecond
+	}
 	cfg.Sink = sink
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m, err := metrics.New(reg)
+	m, err := metrics.New(reg, metrics.Options{Version: crawler.Version})
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -111,13 +140,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	m.SetFrontierStats(frontierStats(c))
 	log.Info("crawl starting", "seeds", o.Seeds, "concurrency", o.Concurrency, "per_host", o.PerHost, "rate", o.Rate)
+	stopProgress := startProgress(c, line, log, o.MaxPages)
 	sum, runErr := c.Run(ctx, o.Seeds...)
+	stopProgress()
 	if err := sink.Flush(); err != nil && runErr == nil {
 		runErr = err
 	}
 	fmt.Fprintf(stderr, "crawl: done %d, failed %d, elapsed %s, %.1f pages/s\n",
 		sum.Done, sum.Failed, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
+	if o.MetricsAddr != "" {
+		lingerMetrics(ctx, o.MetricsLinger, log)
+	}
 	if runErr != nil {
 		return runErr
 	}
@@ -127,9 +162,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	return nil
 }
 
-// serveMetrics serves /metrics and /healthz on addr until the returned
-// function is called.
+// serveMetrics serves /metrics and /healthz on addr (loopback when addr
+// names no host) until the returned function is called.
 func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	addr, err := metricsListenAddr(addr)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -145,4 +184,29 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 		defer cancel()
 		srv.Shutdown(ctx)
 	}, nil
+}
+
+// status prints the counters of a stored crawl: crawl status --state DIR.
+func status(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("crawl status", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	state := fs.String("state", "", "the crawl's state `dir`")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: status: %v", errUsage, err)
+	}
+	if *state == "" {
+		return fmt.Errorf("%w: status: --state DIR is required", errUsage)
+	}
+	st, err := disk.ReadStats(filepath.Join(*state, "frontier"))
+	if err != nil {
+		return fmt.Errorf("%w: status: %v", errUsage, err)
+	}
+	printStats(stdout, st)
+	return nil
+}
+
+// printStats writes frontier counters one per line, for people and scripts.
+func printStats(w io.Writer, st frontier.Stats) {
+	fmt.Fprintf(w, "queued  %d\nleased  %d\ndone    %d\nfailed  %d\nhosts   %d\nseen    %d\n",
+		st.Queued, st.Leased, st.Done, st.Failed, st.Hosts, st.Seen)
 }

@@ -43,9 +43,12 @@ type options struct {
 	Grace           time.Duration `yaml:"grace"`
 	Output          string        `yaml:"output"`
 	MetricsAddr     string        `yaml:"metrics-addr"`
+	MetricsLinger   time.Duration `yaml:"metrics-linger"`
 	FailOnError     bool          `yaml:"fail-on-error"`
 	Quiet           bool          `yaml:"quiet"`
 	StripParams     []string      `yaml:"strip-params"`
+	Order           string        `yaml:"order"`
+	State           string        `yaml:"state"`
 }
 
 func defaultOptions() options {
@@ -59,6 +62,7 @@ func defaultOptions() options {
 		MaxBody:     10 << 20,
 		Retries:     2,
 		Grace:       10 * time.Second,
+		Order:       "bfs",
 	}
 }
 
@@ -92,9 +96,12 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Grace, "grace", o.Grace, "on Ctrl-C, how long requests in flight may finish")
 	fs.StringVar(&o.Output, "o", o.Output, "write JSON lines to `file` instead of stdout")
 	fs.StringVar(&o.Output, "output", o.Output, "same as -o")
-	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "serve /metrics on `addr` (e.g. 127.0.0.1:9090)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "serve /metrics and /healthz on `addr` (\":9090\" means 127.0.0.1:9090)")
+	fs.DurationVar(&o.MetricsLinger, "metrics-linger", o.MetricsLinger, "keep serving /metrics this long after the crawl ends")
 	fs.BoolVar(&o.FailOnError, "fail-on-error", o.FailOnError, "exit 1 when any URL failed")
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress output")
+	fs.StringVar(&o.Order, "order", o.Order, "scheduling order: bfs, dfs or best (shallow, short paths first)")
+	fs.StringVar(&o.State, "state", o.State, "keep the frontier in `dir` on disk: survives a crash, resumes when run again")
 	// The flag package would print the usage on every error; errors are
 	// one line here, and the usage is printed only for -h.
 	fs.Usage = func() {}
@@ -180,17 +187,31 @@ func (o *options) validate() error {
 		return bad("--max-body must be positive (got %d)", o.MaxBody)
 	case o.Retries < 0:
 		return bad("--retries must not be negative (got %d)", o.Retries)
+	case o.MetricsLinger < 0:
+		return bad("--metrics-linger must not be negative (got %s)", o.MetricsLinger)
+	case o.MetricsLinger > 0 && o.MetricsAddr == "":
+		return bad("--metrics-linger needs --metrics-addr")
 	case o.Grace < 0:
 		return bad("--grace must not be negative (got %s)", o.Grace)
 	case o.UserAgent == "":
 		return bad("--user-agent must not be empty")
+	}
+	if o.MetricsAddr != "" {
+		if _, err := metricsListenAddr(o.MetricsAddr); err != nil {
+			return bad("--metrics-addr: %v", err)
+		}
 	}
 	switch o.Scope {
 	case crawler.ScopeHost, crawler.ScopeDomain, crawler.ScopeAny:
 	default:
 		return bad("--scope %q: want host, domain or any", o.Scope)
 	}
-	if len(o.Seeds) == 0 {
+	switch o.Order {
+	case "bfs", "dfs", "best":
+	default:
+		return bad("--order %q: want bfs, dfs or best", o.Order)
+	}
+	if len(o.Seeds) == 0 && o.State == "" {
 		return bad("no URL to crawl (usage: crawl [flags] URL...)")
 	}
 	norm := parse.Normalizer{StripParams: o.StripParams}
@@ -236,7 +257,7 @@ func (o *options) crawlerConfig() crawler.Config {
 	if o.Grace == 0 {
 		cfg.Grace = time.Nanosecond
 	}
-	cfg.Scheduler = frontier.BreadthFirst{Delay: cfg.HostDelay()}
+	cfg.Scheduler = scheduler(o.Order, cfg.HostDelay())
 	for _, re := range o.Include {
 		cfg.Include = append(cfg.Include, regexp.MustCompile(re)) // validated
 	}
@@ -282,4 +303,31 @@ func parseByteSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return n * mult, nil
+}
+
+// scheduler returns the policy --order names, spacing requests to a host by
+// delay.
+func scheduler(order string, delay time.Duration) frontier.Scheduler {
+	switch order {
+	case "dfs":
+		return frontier.DepthFirst{Delay: delay}
+	case "best":
+		return frontier.BestFirst{Score: shortFirst, Delay: delay}
+	default:
+		return frontier.BreadthFirst{Delay: delay}
+	}
+}
+
+// shortFirst is --order best's score: shallow pages with short paths and
+// no query string first, a cheap stand-in for importance.
+func shortFirst(r frontier.Request) float64 {
+	path := r.URL
+	if i := strings.Index(path, "://"); i >= 0 {
+		path = path[i+3:]
+	}
+	score := -float64(r.Depth) - 0.25*float64(strings.Count(path, "/"))
+	if strings.Contains(path, "?") {
+		score -= 1
+	}
+	return score
 }

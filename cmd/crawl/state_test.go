@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hivecrawl/crawl/testsite"
+)
+
+func TestCutTornLine(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"{\"a\":1}\n", "{\"a\":1}\n"},
+		{"{\"a\":1}\n{\"b\":", "{\"a\":1}\n"},
+		{"{\"b\":", ""},
+		{"{\"a\":1}\n{\"b\":2}\n{", "{\"a\":1}\n{\"b\":2}\n"},
+		{strings.Repeat("x", 100<<10) + "\n" + strings.Repeat("y", 70<<10), strings.Repeat("x", 100<<10) + "\n"},
+	}
+	for i, tt := range tests {
+		path := filepath.Join(t.TempDir(), "out.jsonl")
+		if err := os.WriteFile(path, []byte(tt.in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := openOutput(path, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("{\"next\":true}\n")
+		f.Close()
+		got, _ := os.ReadFile(path)
+		if want := tt.want + "{\"next\":true}\n"; string(got) != want {
+			t.Errorf("case %d: file %.60q..., want %.60q...", i, got, want)
+		}
+	}
+}
+
+// crawlProc is one run of the crawl binary.
+type crawlProc struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func startCrawl(t *testing.T, bin string, args ...string) *crawlProc {
+	t.Helper()
+	p := &crawlProc{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	return p
+}
+
+// wait waits for the process to end and returns its exit status.
+func (p *crawlProc) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(limit):
+		p.cmd.Process.Kill()
+		t.Fatalf("crawl still running after %s\n%s", limit, p.stderr.String())
+		return -1
+	}
+}
+
+// waitUnique blocks until the site has served n unique pages.
+func (p *crawlProc) waitUnique(t *testing.T, site *testsite.Site, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for site.Unique() < n {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("site served only %d of %d pages", site.Unique(), n)
+		case err := <-p.done:
+			t.Fatalf("crawl ended (%v) after %d of %d pages:\n%s", err, site.Unique(), n, p.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func TestStateSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	bin := buildBinary(t)
+	site := testsite.New(testsite.Options{Pages: 5000, LinksPerPage: 10, PageBytes: 512, Latency: 2 * time.Millisecond})
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out.jsonl")
+	const concurrency = 8
+	args := []string{"--state", state, "-o", out, "--rate", "0", "--per-host", "8", "--concurrency", "8", "--quiet"}
+
+	kills := 0
+	for _, at := range []int{300, 1500, 2900, 4200} {
+		before := site.Duplicates()
+		p := startCrawl(t, bin, append(args, srv.URL+"/")...)
+		p.waitUnique(t, site, at)
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.wait(t, 10*time.Second)
+		kills++
+		// Refetches after this kill are those in flight at it: at most one
+		// lease per worker.
+		if d := site.Duplicates() - before; d > concurrency {
+			t.Errorf("run %d refetched %d pages, more than the %d in flight", kills, d, concurrency)
+		}
+	}
+	before := site.Duplicates()
+	p := startCrawl(t, bin, args...) // resume without seeds
+	if code := p.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("resumed crawl exit %d\n%s", code, p.stderr.String())
+	}
+	if d := site.Duplicates() - before; d > concurrency {
+		t.Errorf("last run refetched %d pages", d)
+	}
+	for n := range site.Reachable(0) {
+		if site.Fetches(n) == 0 {
+			t.Errorf("page %d never fetched", n)
+		}
+	}
+	if d := site.Duplicates(); d > kills*concurrency {
+		t.Errorf("%d refetches over %d kills, want at most %d", d, kills, kills*concurrency)
+	}
+	if n := checkJSONLines(t, out); n < len(site.Reachable(0)) {
+		t.Errorf("output has %d records for %d pages", n, len(site.Reachable(0)))
+	}
+
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"status", "--state", state}, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "queued  0\n") || !strings.Contains(stdout.String(), "leased  0\n") {
+		t.Errorf("status after a finished crawl:\n%s", stdout.String())
+	}
+}
+
+func TestStateResumeAfterSIGINTRefetchesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	site := testsite.New(testsite.Options{Pages: 3000, LinksPerPage: 10, PageBytes: 512, Latency: 2 * time.Millisecond})
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out.jsonl")
+	args := []string{"--state", state, "-o", out, "--rate", "0", "--per-host", "8", "--grace", "20s", "--quiet"}
+
+	p := startCrawl(t, bin, append(args, srv.URL+"/")...)
+	p.waitUnique(t, site, 800)
+	p.cmd.Process.Signal(syscall.SIGINT)
+	if code := p.wait(t, 30*time.Second); code != exitInterrupted {
+		t.Fatalf("exit %d after SIGINT\n%s", code, p.stderr.String())
+	}
+	stopped := site.Unique()
+
+	// A second crawl on the same state while none runs works; while one
+	// runs it is refused.
+	p = startCrawl(t, bin, args...)
+	if code := p.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("resume exit %d\n%s", code, p.stderr.String())
+	}
+	if d := site.Duplicates(); d != 0 {
+		t.Errorf("%d pages refetched after a clean stop at %d pages", d, stopped)
+	}
+	if site.Unique() != len(site.Reachable(0)) {
+		t.Errorf("%d of %d pages fetched", site.Unique(), len(site.Reachable(0)))
+	}
+	if n := checkJSONLines(t, out); n < site.Unique() {
+		t.Errorf("%d records for %d pages", n, site.Unique())
+	}
+}
+
+func TestStateLockedByRunningCrawl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	site := testsite.New(testsite.Options{Pages: 2000, LinksPerPage: 5, PageBytes: 256, Latency: 20 * time.Millisecond})
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	state := filepath.Join(t.TempDir(), "state")
+	p := startCrawl(t, bin, "--state", state, "-o", os.DevNull, "--rate", "0", "--quiet", srv.URL+"/")
+	defer func() {
+		p.cmd.Process.Kill()
+		p.wait(t, 10*time.Second)
+	}()
+	p.waitUnique(t, site, 20)
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"--state", state, "-o", os.DevNull}, &bytes.Buffer{}, &stderr)
+	if exitCode(err) != exitUsage || !strings.Contains(stderr.String(), "in use") {
+		t.Errorf("second crawl on a locked state: %v, stderr %q", err, stderr.String())
+	}
+}

@@ -1,0 +1,504 @@
+package disk
+
+import (
+	"bytes"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/gofrs/flock"
+
+	"github.com/hivecrawl/crawl/frontier"
+)
+
+// formatVersion is the layout of the store this package reads and writes.
+// Change it with any change of the key or value encodings.
+const formatVersion = 1
+
+// Files and folders in a state directory.
+const (
+	lockFile  = "crawl.lock" // flock(2)-ed by the process that has it open
+	dbDir     = "pebble"     // the store
+	statsFile = "stats"      // counters for ReadStats, rewritten by the committer
+)
+
+const (
+	// leaseIDBlock is how many lease IDs are reserved (and synced) at once.
+	leaseIDBlock = 4096
+	// statsFileInterval is the most often the stats file is rewritten.
+	statsFileInterval = time.Second
+	// seenFilterMaxBytes caps the in-memory Bloom filter over the seen set.
+	seenFilterMaxBytes = 64 << 20
+)
+
+// Sentinel errors of Open and ReadStats.
+var (
+	// ErrLocked is returned by Open when another Disk, in this process or
+	// another, has the state directory open.
+	ErrLocked = errors.New("disk: state directory in use by another crawl")
+	// ErrIncompatible is returned (wrapped, with both versions) by Open and
+	// ReadStats for a state directory written in another format.
+	ErrIncompatible = errors.New("disk: incompatible state directory")
+)
+
+// Options configures a Disk. The zero value is usable.
+type Options struct {
+	frontier.Options
+	// CommitInterval is the group-commit window: changes are synced to disk
+	// at most this long after they were made, and Add and Complete return
+	// once theirs are. Zero means 5ms.
+	CommitInterval time.Duration
+	// WindowPerHost is how many queued requests of each active host are kept
+	// in memory; the rest stay on disk. Zero means 64.
+	WindowPerHost int
+}
+
+// Validate reports options that cannot be used.
+func (o Options) Validate() error {
+	switch {
+	case o.CommitInterval < 0:
+		return fmt.Errorf("disk: negative CommitInterval %v", o.CommitInterval)
+	case o.WindowPerHost < 0:
+		return fmt.Errorf("disk: negative WindowPerHost %d", o.WindowPerHost)
+	}
+	return nil
+}
+
+func (o Options) withDefaults() Options {
+	o.Options = o.Options.WithDefaults()
+	if o.CommitInterval == 0 {
+		o.CommitInterval = 5 * time.Millisecond
+	}
+	if o.WindowPerHost == 0 {
+		o.WindowPerHost = 64
+	}
+	return o
+}
+
+// Disk is the embedded, crash-safe frontier backend: it keeps the queues,
+// the seen set, host state and leases in a pebble store in a state
+// directory, and only a window of each active host's queue in memory. It is
+// safe for concurrent use. See the package documentation for what a crash
+// can cost.
+type Disk struct {
+	opts Options
+	dir  string
+	lock *flock.Flock
+	db   *pebble.DB
+
+	mu      sync.Mutex
+	hosts   map[string]*host // active hosts, and hosts touched by the current operation
+	ready   hostHeap         // hosts with queued requests and room under their cap
+	leases  leaseHeap        // outstanding leases by expiry
+	byID    map[uint64]*lease
+	seen    *seenFilter
+	nextID  uint64 // next lease ID
+	idLimit uint64 // first lease ID not reserved in the store
+	seq     uint64 // last arrival sequence used
+	stats   frontier.Stats
+	closed  bool
+	waiters int
+	changed chan struct{} // closed and replaced when waiters may proceed
+
+	// Per-operation scratch, guarded by mu.
+	batch    *pebble.Batch
+	seqDirty bool
+	idDirty  bool
+	touched  []*host
+	opSeen   map[uint64]struct{} // fingerprints marked by the current operation
+	keyBuf   []byte
+	valBuf   []byte
+
+	// Group commit, guarded by mu: written counts the batches applied to the
+	// store without a sync, synced how many of them are known durable.
+	written  uint64
+	synced   uint64
+	syncErr  error
+	syncedCh chan struct{} // closed and replaced after each sync
+	kick     chan struct{} // wakes the committer; buffered
+	stop     chan struct{} // closed by Close
+	stopped  chan struct{} // closed by the committer when it returns
+}
+
+var _ frontier.Frontier = (*Disk)(nil)
+
+// Open opens the state directory dir, creating it if need be, and returns
+// the frontier it holds. Requests that were leased when the directory was
+// last closed (or when its process died) are queued again, at their old
+// places. It returns an error wrapping ErrLocked if dir is open elsewhere,
+// and one wrapping ErrIncompatible if dir holds another format.
+//
+// Open reads the whole seen set once, to build its in-memory filter: about a
+// second per five million URLs.
+func Open(dir string, opts Options) (*Disk, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("disk: %w", err)
+	}
+	lock := flock.New(filepath.Join(dir, lockFile))
+	ok, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("disk: lock %s: %w", dir, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("disk: open %s: %w", dir, ErrLocked)
+	}
+	po := pebbleOptions(false)
+	db, err := pebble.Open(filepath.Join(dir, dbDir), po)
+	po.Cache.Unref() // the store holds its own reference
+	if err != nil {
+		_ = lock.Unlock()
+		return nil, fmt.Errorf("disk: open %s: %w", dir, err)
+	}
+	d := &Disk{
+		opts:     opts.withDefaults(),
+		dir:      dir,
+		lock:     lock,
+		db:       db,
+		hosts:    make(map[string]*host),
+		byID:     make(map[uint64]*lease),
+		changed:  make(chan struct{}),
+		opSeen:   make(map[uint64]struct{}),
+		syncedCh: make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	if err := d.recover(); err != nil {
+		_ = db.Close()
+		_ = lock.Unlock()
+		return nil, fmt.Errorf("disk: open %s: %w", dir, err)
+	}
+	d.writeStatsFile(d.stats)
+	go d.commitLoop()
+	return d, nil
+}
+
+// pebbleOptions tunes pebble for the frontier: small memtables and block
+// cache (the working set is the tails of the host queues and the seen-set
+// filters), Bloom filters for the seen-set lookups, and no logging.
+func pebbleOptions(readOnly bool) *pebble.Options {
+	o := &pebble.Options{
+		MemTableSize:                16 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		MaxOpenFiles:                500,
+		Logger:                      quietLogger{},
+		FormatMajorVersion:          pebble.FormatNewest,
+		ReadOnly:                    readOnly,
+	}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	// The cache is sized small on purpose: lookups that miss the in-memory
+	// filter are rare, and queue scans read each block once.
+	o.Cache = pebble.NewCache(8 << 20)
+	return o
+}
+
+// quietLogger drops pebble's informational and error logs: a library does
+// not write to the process's stderr unasked, and the errors that matter
+// reach the caller through pebble's return values.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)           {}
+func (quietLogger) Errorf(string, ...any)          {}
+func (quietLogger) Fatalf(format string, a ...any) { panic(fmt.Sprintf("pebble: "+format, a...)) }
+
+// recover loads the state of the store into memory: the counters, the
+// filter over the seen set, the active hosts and their windows, and queues
+// the requests of the leases found again.
+func (d *Disk) recover() error {
+	if err := d.checkVersion(); err != nil {
+		return err
+	}
+	var err error
+	if d.stats, err = readStats(d.db); err != nil {
+		return err
+	}
+	if d.seq, err = readUint(d.db, keySeq); err != nil {
+		return err
+	}
+	if d.idLimit, err = readUint(d.db, keyLeaseID); err != nil {
+		return err
+	}
+
+	d.seen = newSeenFilter(int(d.stats.Seen), seenFilterMaxBytes)
+	if err := d.scan([]byte{prefixSeen}, func(k, _ []byte) error {
+		if len(k) != 9 {
+			return errCorrupt
+		}
+		d.seen.add(binary.BigEndian.Uint64(k[1:]))
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	d.stats.Hosts = 0
+	if err := d.scan([]byte{prefixHost}, func(k, v []byte) error {
+		r, err := decodeHost(v)
+		if err != nil || !r.active {
+			return err
+		}
+		h := newHost(string(k[1:]))
+		h.load(r)
+		h.complete = false // its queue is on disk only
+		d.hosts[h.name] = h
+		d.stats.Hosts++
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	d.batch = d.db.NewBatch()
+	var requeued int64
+	if err := d.scan([]byte{prefixLease}, func(k, v []byte) error {
+		r, err := decodeLease(v)
+		if err != nil {
+			return err
+		}
+		h := d.hosts[frontier.HostOf(r.req.URL)]
+		if h == nil {
+			return fmt.Errorf("lease %x of inactive host: %w", k, errCorrupt)
+		}
+		if err := d.batch.Delete(k, nil); err != nil {
+			return err
+		}
+		d.enqueueLocked(h, item{key: r.key, req: r.req})
+		requeued++
+		return nil
+	}); err != nil {
+		return err
+	}
+	// enqueueLocked counted the requests as new; they were counted leased.
+	d.stats.Leased -= requeued
+	if d.stats.Leased != 0 {
+		return fmt.Errorf("stats count %d leases more than the store holds: %w", d.stats.Leased, errCorrupt)
+	}
+
+	d.nextID = max(d.idLimit, 1)
+	d.idLimit = d.nextID + leaseIDBlock
+	d.idDirty = true
+	for _, h := range d.hosts {
+		if err := d.refillLocked(h); err != nil {
+			return err
+		}
+		d.touchLocked(h)
+	}
+	if err := d.endOpLocked(time.Now()); err != nil {
+		return err
+	}
+	// The reserved lease IDs must be durable before any is handed out.
+	return d.db.LogData(nil, pebble.Sync)
+}
+
+// checkVersion reads the format version, or writes it into a new store.
+func (d *Disk) checkVersion() error {
+	v, closer, err := d.db.Get(keyVersion)
+	if errors.Is(err, pebble.ErrNotFound) {
+		it, err := d.db.NewIter(nil)
+		if err != nil {
+			return err
+		}
+		nonEmpty := it.First()
+		if err := it.Close(); err != nil {
+			return err
+		}
+		if nonEmpty {
+			return fmt.Errorf("%w: the store has no format version; this build writes version %d",
+				ErrIncompatible, formatVersion)
+		}
+		return d.db.Set(keyVersion, binary.AppendUvarint(nil, formatVersion), pebble.Sync)
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	return checkVersionValue(v)
+}
+
+func checkVersionValue(v []byte) error {
+	got, n := binary.Uvarint(v)
+	if n <= 0 || n != len(v) {
+		return fmt.Errorf("%w: unreadable format version %q; this build reads version %d",
+			ErrIncompatible, v, formatVersion)
+	}
+	if got != formatVersion {
+		return fmt.Errorf("%w: the store has format version %d; this build reads version %d",
+			ErrIncompatible, got, formatVersion)
+	}
+	return nil
+}
+
+// readUint reads a uvarint meta value; absent means 0.
+func readUint(r pebble.Reader, key []byte) (uint64, error) {
+	v, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	x, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, fmt.Errorf("%s: %w", key, errCorrupt)
+	}
+	return x, nil
+}
+
+func readStats(r pebble.Reader) (frontier.Stats, error) {
+	v, closer, err := r.Get(keyStats)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return frontier.Stats{}, nil
+	}
+	if err != nil {
+		return frontier.Stats{}, err
+	}
+	defer closer.Close()
+	return decodeStats(v)
+}
+
+// scan calls fn with every key and value that begins with prefix.
+func (d *Disk) scan(prefix []byte, fn func(k, v []byte) error) error {
+	upper := append(bytes.Clone(prefix[:len(prefix)-1]), prefix[len(prefix)-1]+1)
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(it.Key(), v)
+		}
+		if err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return it.Close()
+}
+
+// commitLoop syncs the store at most once per CommitInterval, whenever
+// something was written since the last sync, and once more when the Disk
+// closes.
+func (d *Disk) commitLoop() {
+	defer close(d.stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var last, lastStats time.Time
+	for {
+		select {
+		case <-d.kick:
+		case <-d.stop:
+			d.syncOnce()
+			return
+		}
+		if wait := d.opts.CommitInterval - time.Since(last); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-d.stop:
+				timer.Stop()
+				d.syncOnce()
+				return
+			}
+		}
+		last = time.Now()
+		if s, ok := d.syncOnce(); ok && last.Sub(lastStats) >= statsFileInterval {
+			lastStats = last
+			d.writeStatsFile(s)
+		}
+	}
+}
+
+// syncOnce makes every batch applied so far durable and wakes the callers
+// waiting for them. It returns the counters as of the sync.
+func (d *Disk) syncOnce() (frontier.Stats, bool) {
+	d.mu.Lock()
+	target, s := d.written, d.stats
+	d.mu.Unlock()
+	if target == d.syncedUpTo() {
+		return s, false
+	}
+	// A sync commits the WAL up to here, and so every batch before it.
+	err := d.db.LogData(nil, pebble.Sync)
+	d.mu.Lock()
+	if err != nil && d.syncErr == nil {
+		d.syncErr = fmt.Errorf("disk: sync: %w", err)
+	}
+	d.synced = target
+	close(d.syncedCh)
+	d.syncedCh = make(chan struct{})
+	d.mu.Unlock()
+	return s, true
+}
+
+func (d *Disk) syncedUpTo() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.synced
+}
+
+// waitDurable blocks until batch gen (a value of written) is synced. It
+// does not give up on a context: the change is made already, and callers
+// must not be told otherwise; the wait is bounded by one commit interval
+// and one sync.
+func (d *Disk) waitDurable(gen uint64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.synced < gen && d.syncErr == nil {
+		ch := d.syncedCh
+		d.mu.Unlock()
+		<-ch
+		d.mu.Lock()
+	}
+	return d.syncErr
+}
+
+// Close implements frontier.Frontier: it syncs what was written, closes the
+// store and releases the directory. Blocked Lease calls return ErrClosed.
+// Leases still out stay recorded; the next Open queues their requests
+// again. Closing twice returns nil.
+func (d *Disk) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	close(d.changed)
+	d.changed = make(chan struct{})
+	d.mu.Unlock()
+
+	close(d.stop)
+	<-d.stopped
+	d.mu.Lock()
+	s, syncErr := d.stats, d.syncErr
+	d.mu.Unlock()
+	d.writeStatsFile(s)
+	err := errors.Join(syncErr, d.db.Close())
+	if uerr := d.lock.Unlock(); uerr != nil {
+		err = errors.Join(err, uerr)
+	}
+	if err != nil {
+		return fmt.Errorf("disk: close %s: %w", d.dir, err)
+	}
+	return nil
+}
+
+// Compile-time check of the heap implementations.
+var (
+	_ heap.Interface = (*hostHeap)(nil)
+	_ heap.Interface = (*leaseHeap)(nil)
+)

@@ -1,0 +1,170 @@
+package disk
+
+import (
+	"slices"
+	"time"
+
+	"github.com/hivecrawl/crawl/frontier"
+)
+
+// item is a queued request with its position in its host's queue.
+type item struct {
+	key itemKey
+	req frontier.Request
+}
+
+// host is the in-memory state of a host with queued or leased requests
+// (and, during one operation, of a host that just became idle).
+//
+// Its queue lives in the store; window holds its first requests in order.
+// The invariant: window is exactly the host's queued requests at positions
+// up to hi (all of them when complete). Everything else queued sits in the
+// store past hi, so refilling scans forward from hi and never meets the
+// tombstones of requests already consumed, which all lie at or before hi.
+type host struct {
+	name   string
+	prefix []byte // queuePrefix(name)
+
+	window   []item
+	hi       itemKey
+	hasHi    bool // false until the first refill after Open
+	complete bool // the window holds the whole queue
+	head     itemKey
+	pops     int // requests popped since head was last persisted
+
+	inflight int
+	// active: the host has queued or leased requests and counts in
+	// Stats.Hosts; its record says so.
+	active      bool
+	notBefore   time.Time     // RetryAt holds the host back until then
+	nextAllowed time.Time     // the host delay holds the host back until then
+	crawlDelay  time.Duration // the longest Outcome.HostDelay seen
+
+	readyAt time.Time // max(notBefore, nextAllowed): the ready heap's key
+	index   int       // in Disk.ready; -1 when absent
+
+	persisted bool // the store holds a record for the host
+	dirty     bool // the record must be rewritten
+	touched   bool // in Disk.touched
+}
+
+func newHost(name string) *host {
+	return &host{name: name, prefix: queuePrefix(name), complete: true, index: -1}
+}
+
+func (h *host) record() hostRecord {
+	return hostRecord{
+		active:      h.active,
+		notBefore:   h.notBefore,
+		nextAllowed: h.nextAllowed,
+		crawlDelay:  h.crawlDelay,
+		head:        h.head,
+	}
+}
+
+func (h *host) load(r hostRecord) {
+	h.active = r.active
+	h.notBefore, h.nextAllowed, h.crawlDelay = r.notBefore, r.nextAllowed, r.crawlDelay
+	h.head = r.head
+	h.persisted = true
+}
+
+// empty reports whether nothing of the host is queued.
+func (h *host) empty() bool { return len(h.window) == 0 && h.complete }
+
+// keepsState reports whether an idle host's record is worth keeping.
+func (h *host) keepsState(now time.Time) bool {
+	return h.crawlDelay > 0 || h.notBefore.After(now) || h.nextAllowed.After(now)
+}
+
+// inWindow reports whether a request at k belongs in the window.
+func (h *host) inWindow(k itemKey) bool {
+	return h.complete || (h.hasHi && !h.hi.less(k))
+}
+
+// insert puts it into the window in order and evicts the last request
+// beyond limit; evicted requests stay in the store only.
+func (h *host) insert(it item, limit int) {
+	i, _ := slices.BinarySearchFunc(h.window, it.key, func(x item, k itemKey) int {
+		switch {
+		case x.key.less(k):
+			return -1
+		case k.less(x.key):
+			return 1
+		}
+		return 0
+	})
+	h.window = slices.Insert(h.window, i, it)
+	if n := len(h.window); n > limit {
+		h.window[n-1] = item{}
+		h.window = h.window[:n-1]
+		h.hi = h.window[n-2].key
+		h.hasHi = true
+		h.complete = false
+	}
+}
+
+// pop removes and returns the window's first request.
+func (h *host) pop() item {
+	it := h.window[0]
+	h.window[0] = item{}
+	h.window = h.window[1:]
+	return it
+}
+
+// hostHeap orders ready hosts by next-allowed time.
+type hostHeap []*host
+
+func (q hostHeap) Len() int           { return len(q) }
+func (q hostHeap) Less(i, j int) bool { return q[i].readyAt.Before(q[j].readyAt) }
+func (q hostHeap) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+func (q *hostHeap) Push(x any) {
+	h := x.(*host)
+	h.index = len(*q)
+	*q = append(*q, h)
+}
+func (q *hostHeap) Pop() any {
+	old := *q
+	h := old[len(old)-1]
+	old[len(old)-1] = nil
+	h.index = -1
+	*q = old[:len(old)-1]
+	return h
+}
+
+// lease is an outstanding lease.
+type lease struct {
+	id      uint64
+	it      item
+	host    *host
+	expires time.Time
+	index   int // in Disk.leases
+}
+
+// leaseHeap orders outstanding leases by expiry.
+type leaseHeap []*lease
+
+func (q leaseHeap) Len() int           { return len(q) }
+func (q leaseHeap) Less(i, j int) bool { return q[i].expires.Before(q[j].expires) }
+func (q leaseHeap) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+func (q *leaseHeap) Push(x any) {
+	l := x.(*lease)
+	l.index = len(*q)
+	*q = append(*q, l)
+}
+func (q *leaseHeap) Pop() any {
+	old := *q
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	l.index = -1
+	*q = old[:len(old)-1]
+	return l
+}

@@ -1,0 +1,26 @@
+// Package frontiertest is the conformance suite every frontier backend runs
+// against itself: memory, the embedded disk backend and the Redis backend
+// pass the same tests, so a crawl behaves the same whichever one holds its
+// queue.
+//
+// A backend's own test calls Run with a Backend that opens fresh, empty
+// frontiers:
+//
+//	func TestMemory(t *testing.T) {
+//		frontiertest.Run(t, frontiertest.Backend{
+//			New: func(t *testing.T, opts frontier.Options) frontier.Frontier {
+//				return frontier.NewMemory(opts)
+//			},
+//		})
+//	}
+//
+// The suite runs its subtests one after another, never in parallel, so a
+// backend may share one server (a Redis database, say) between the
+// frontiers it opens as long as each New starts empty. Timing checks use
+// real clocks and short durations (tens of milliseconds); they only assert
+// lower bounds and orders, never that something finished within a time, and
+// every blocking call carries a context with a timeout so a broken backend
+// fails instead of hanging.
+//
+// Package frontiertest imports frontier and nothing else of this module.
+package frontiertest
