@@ -153,12 +153,24 @@ type Config struct {
 	// Normalizer canonicalizes seeds (links are canonicalized by the
 	// Parser).
 	Normalizer parse.Normalizer
+	// MaxLinks caps the distinct links the default Parser takes from one
+	// page; a page with more is recorded with Result.LinksTruncated. Zero
+	// means parse.DefaultMaxLinks (1,000); negative means no cap.
+	MaxLinks int
+	// DenyPrivate makes the default Fetcher refuse to connect to addresses
+	// that are not public (private, loopback, link-local such as
+	// 169.254.169.254, unspecified, multicast), checked after DNS
+	// resolution for every connection, redirects and robots.txt included;
+	// such URLs are recorded with class "denied". False, the zero value,
+	// allows every address, as a crawl of loopback test servers needs.
+	DenyPrivate bool
 
 	// Frontier holds the work; nil means frontier.NewMemory.
 	Frontier Frontier
 	// Fetcher fetches; nil means fetch.New with the options above.
 	Fetcher Fetcher
-	// Parser parses HTML; nil means parse.HTML{Normalizer: Normalizer}.
+	// Parser parses HTML; nil means parse.HTML{Normalizer: Normalizer,
+	// MaxLinks: MaxLinks}.
 	Parser Parser
 	// Robots checks robots.txt; nil means robots.New over the fetcher's
 	// client (only when Fetcher is nil too; otherwise robots are ignored
@@ -253,3 +265,10 @@ func (c Config) LeaseTTL() time.Duration {
 	c = c.withDefaults()
 	return 2*c.Timeout + c.Grace + time.Minute
 }
+
+// SinkFunc adapts a function to a Sink. The function is called from many
+// workers at once unless Concurrency is 1.
+type SinkFunc func(r *Result) error
+
+// Write implements Sink.
+func (f SinkFunc) Write(r *Result) error { return f(r) }

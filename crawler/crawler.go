@@ -58,6 +58,7 @@ func New(cfg Config) (*Crawler, error) {
 			Timeout:         cfg.Timeout,
 			MaxBodyBytes:    cfg.MaxBodyBytes,
 			MaxConnsPerHost: cfg.PerHost,
+			DenyPrivate:     cfg.DenyPrivate,
 		})
 		cfg.Fetcher = client
 		if cfg.Robots == nil && !cfg.IgnoreRobots {
@@ -68,7 +69,7 @@ func New(cfg Config) (*Crawler, error) {
 		cfg.Robots = nil
 	}
 	if cfg.Parser == nil {
-		cfg.Parser = parse.HTML{Normalizer: cfg.Normalizer}
+		cfg.Parser = parse.HTML{Normalizer: cfg.Normalizer, MaxLinks: cfg.MaxLinks}
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = NopObserver{}
@@ -88,6 +89,25 @@ type Progress struct {
 // Progress returns the counters of the crawl under way (or the last one).
 func (c *Crawler) Progress() Progress {
 	return Progress{Done: c.done.Load(), Failed: c.failed.Load(), InFlight: c.inFlight.Load()}
+}
+
+// ErrNoStats is returned by FrontierStats for a Frontier without a Stats
+// method.
+var ErrNoStats = errors.New("crawler: frontier reports no stats")
+
+// FrontierStats returns the frontier's own counters (queued, leased, hosts,
+// duplicates), for metrics and progress. Every backend of package frontier
+// reports them; a Frontier without a Stats method gives ErrNoStats. Unlike
+// Progress it asks the backend, which may block (a remote store), so it
+// takes ctx.
+func (c *Crawler) FrontierStats(ctx context.Context) (frontier.Stats, error) {
+	s, ok := c.cfg.Frontier.(interface {
+		Stats(context.Context) (frontier.Stats, error)
+	})
+	if !ok {
+		return frontier.Stats{}, ErrNoStats
+	}
+	return s.Stats(ctx)
 }
 
 // Run crawls from seeds until the frontier is drained, MaxPages is reached,
@@ -207,7 +227,11 @@ func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 	if c.cfg.Robots != nil {
 		d, err := c.cfg.Robots.Check(ctx, u)
 		if err != nil {
-			return &hopError{class: ClassRobotsUnavailable, detail: "redirect target's robots.txt: " + err.Error()}
+			class := ClassRobotsUnavailable
+			if fetch.ClassOf(err) == fetch.ClassDenied {
+				class = fetch.ClassDenied
+			}
+			return &hopError{class: class, detail: "redirect target's robots.txt: " + err.Error()}
 		}
 		if !d.Allowed {
 			return &hopError{class: ClassRobots, detail: "robots.txt disallows redirect to " + u.String()}
@@ -257,6 +281,11 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		switch {
 		case ctx.Err() != nil:
 			return c.cutOff(out)
+		case fetch.ClassOf(err) == fetch.ClassDenied:
+			// DenyPrivate refused the host's address: it will not change by
+			// waiting, so this is final.
+			res.Error, res.Detail = fetch.ClassDenied, err.Error()
+			return c.finish(out, &res, frontier.Failed)
 		case errors.Is(err, robots.ErrUnavailable):
 			if req.Attempts < c.cfg.Retries {
 				c.cfg.Observer.Retried(ClassRobotsUnavailable)
@@ -341,6 +370,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		}
 		res.Title = page.Title
 		res.Links = page.Found
+		res.LinksTruncated = page.Truncated
 		out.Links = w.discover(req, page.Links)
 	}
 	return c.finish(out, &res, frontier.Done)

@@ -6,7 +6,7 @@ import (
 
 // Error classes that end up in Result.Error and in metric labels. The set is
 // closed: these, plus the classes of package fetch (timeout, dns, connect,
-// tls, reset, too_large, redirect_limit, bad_redirect, canceled,
+// tls, reset, too_large, redirect_limit, bad_redirect, denied, canceled,
 // invalid_url, other).
 const (
 	// ClassRobots: robots.txt disallows the URL (or a redirect hop to it).
@@ -26,18 +26,21 @@ const (
 
 // Result is the record of one URL attempted: one JSON line of output.
 type Result struct {
-	URL         string    `json:"url"`
-	FinalURL    string    `json:"final_url,omitempty"`
-	Status      int       `json:"status"`
-	Depth       int       `json:"depth"`
-	Parent      string    `json:"parent,omitempty"`
-	ContentType string    `json:"content_type,omitempty"`
-	Bytes       int64     `json:"bytes"`
-	DurationMS  int64     `json:"duration_ms"`
-	Title       string    `json:"title,omitempty"`
-	Links       int       `json:"links"`
-	Attempts    int       `json:"attempts"`
-	FetchedAt   time.Time `json:"fetched_at"`
+	URL         string `json:"url"`
+	FinalURL    string `json:"final_url,omitempty"`
+	Status      int    `json:"status"`
+	Depth       int    `json:"depth"`
+	Parent      string `json:"parent,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Bytes       int64  `json:"bytes"`
+	DurationMS  int64  `json:"duration_ms"`
+	Title       string `json:"title,omitempty"`
+	Links       int    `json:"links"`
+	// LinksTruncated reports that the page had more links than the
+	// Parser's cap (Config.MaxLinks): only the first ones were followed.
+	LinksTruncated bool      `json:"links_truncated,omitempty"`
+	Attempts       int       `json:"attempts"`
+	FetchedAt      time.Time `json:"fetched_at"`
 	// Error is a stable class from the documented set; empty on success.
 	Error string `json:"error,omitempty"`
 	// Detail explains Error in words; it is not stable.
