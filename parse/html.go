@@ -135,28 +135,27 @@ func (h HTML) Parse(pageURL *url.URL, contentType string, body []byte) (*Page, e
 		p.Base = pageURL // unreachable: canonical URLs parse (fuzzed)
 	}
 
-	max := h.MaxLinks
-	if max == 0 {
-		max = DefaultMaxLinks
+	limit := h.MaxLinks
+	if limit == 0 {
+		limit = DefaultMaxLinks
 	}
 	if !p.NoFollow || h.FollowNofollow {
-		links := dedup{max: max}
+		links := dedup{max: limit}
 		for _, ref := range c.links {
-			var s string
-			s, scratch, err = n.resolve(scratch, &b, encodeQuery(ref, queryEnc))
-			if err != nil {
+			ref = encodeQuery(ref, queryEnc)
+			if scratch, err = n.appendResolved(scratch[:0], &b, ref); err != nil {
 				p.Skipped++
 				continue
 			}
-			links.add(s)
+			links.add(scratch, ref, b.s)
 		}
 		p.Links, p.Found, p.Truncated = links.list, links.found, links.truncated
 	}
-	assets := dedup{max: max}
+	assets := dedup{max: limit}
 	for _, ref := range c.assets {
-		var s string
-		if s, scratch, err = n.resolve(scratch, &b, encodeQuery(ref, queryEnc)); err == nil {
-			assets.add(s)
+		ref = encodeQuery(ref, queryEnc)
+		if scratch, err = n.appendResolved(scratch[:0], &b, ref); err == nil {
+			assets.add(scratch, ref, b.s)
 		}
 	}
 	p.Assets, p.AssetsTruncated = assets.list, assets.truncated
@@ -343,15 +342,18 @@ type dedup struct {
 	truncated bool
 }
 
-func (d *dedup) add(s string) {
+// add adds the URL in b, given as bytes so that a repeat costs no
+// allocation; reuse lists strings that b may equal, to keep instead of a
+// copy.
+func (d *dedup) add(b []byte, reuse ...string) {
 	if d.seen == nil {
 		for _, v := range d.list {
-			if v == s {
+			if v == string(b) {
 				return
 			}
 		}
 		if len(d.list) < smallSet && (d.max < 0 || len(d.list) < d.max) {
-			d.list = append(d.list, s)
+			d.list = append(d.list, toString(b, reuse))
 			d.found++
 			return
 		}
@@ -362,9 +364,10 @@ func (d *dedup) add(s string) {
 			d.seen[v] = struct{}{}
 		}
 	}
-	if _, ok := d.seen[s]; ok {
+	if _, ok := d.seen[string(b)]; ok {
 		return
 	}
+	s := toString(b, reuse)
 	d.seen[s] = struct{}{}
 	d.found++
 	if d.max < 0 || len(d.list) < d.max {
@@ -372,6 +375,16 @@ func (d *dedup) add(s string) {
 	} else {
 		d.truncated = true
 	}
+}
+
+// toString returns b as a string, reusing one of reuse if equal.
+func toString(b []byte, reuse []string) string {
+	for _, r := range reuse {
+		if string(b) == r {
+			return r
+		}
+	}
+	return string(b)
 }
 
 // encodeQuery percent-encodes the non-ASCII characters in the query of ref
