@@ -19,7 +19,7 @@ var (
 )
 
 // Request is one URL to fetch. URL must already be canonical (see
-// parse.Normalize); backends normalize nothing.
+// parse.Normalizer.Canonical); backends normalize nothing.
 type Request struct {
 	// URL is the canonical absolute URL.
 	URL string `json:"url"`
