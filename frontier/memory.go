@@ -64,6 +64,7 @@ type hostState struct {
 	crawlDelay time.Duration
 	// notBefore holds the host back after Retry-After or server errors.
 	notBefore time.Time
+	lastLease time.Time // when the host was last leased
 	readyAt   time.Time // cached next-allowed time, the ready heap's key
 	index     int       // in Memory.ready; -1 when absent
 }
@@ -196,14 +197,16 @@ func (m *Memory) setDelayLocked(h *hostState, now time.Time) {
 		return
 	}
 	h.delay = d
-	switch {
-	case d <= 0:
+	if d <= 0 {
 		h.limiter = nil
-	case h.limiter == nil:
-		h.limiter = rate.NewLimiter(rate.Every(d), 1)
-	default:
-		h.limiter.SetLimitAt(now, rate.Every(d))
+		return
 	}
+	// A new limiter starts with its token spent at the host's last lease,
+	// so a longer delay (a Crawl-delay just learned) counts from that lease
+	// rather than granting one request at once or keeping tokens earned at
+	// the old rate.
+	h.limiter = rate.NewLimiter(rate.Every(d), 1)
+	h.limiter.AllowN(h.lastLease, 1)
 }
 
 // Lease implements Frontier.
@@ -299,6 +302,7 @@ func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 			continue
 		}
 		it := heap.Pop(&h.queue).(item)
+		h.lastLease = now
 		h.inflight++
 		m.stats.Queued--
 		m.stats.Leased++
@@ -402,6 +406,9 @@ func (m *Memory) notifyLocked() {
 func (m *Memory) Stats(ctx context.Context) (Stats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return Stats{}, ErrClosed
+	}
 	return m.stats, nil
 }
 

@@ -21,7 +21,8 @@ const crashDirEnv = "DISK_CRASH_HELPER_DIR"
 
 // TestCrashHelper is the process that TestCrash kills. It crawls a synthetic
 // site with several workers and prints, after each acknowledged Add or
-// Complete, what was acknowledged: "add URL", "done URL" and "link URL".
+// Complete, what was acknowledged: "add URL", "done URL" and "link URL";
+// and "lease URL" for each lease before it completes it.
 func TestCrashHelper(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
@@ -62,6 +63,11 @@ func TestCrashHelper(t *testing.T) {
 				if err != nil {
 					return
 				}
+				leased := make([]string, len(ls))
+				for k, l := range ls {
+					leased[k] = l.Request.URL
+				}
+				report("lease", leased...)
 				// Complete half, with a link each; the rest stay leased.
 				var outs []frontier.Outcome
 				var done, links []string
@@ -105,34 +111,33 @@ func TestCrash(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	acked := map[string]bool{} // added or linked, acknowledged
-	done := map[string]bool{}  // completed Done, acknowledged
+	acked := map[string]bool{}   // added or linked, acknowledged
+	done := map[string]bool{}    // completed Done, acknowledged
+	inDoubt := map[string]bool{} // leased; a completion may have been durable
 	sc := bufio.NewScanner(stdout)
 	completions := 0
-	for sc.Scan() {
-		kind, u, _ := strings.Cut(sc.Text(), " ")
+	read := func(line string) {
+		kind, u, _ := strings.Cut(line, " ")
 		switch kind {
 		case "add", "link":
 			acked[u] = true
+		case "lease":
+			inDoubt[u] = true
 		case "done":
 			done[u] = true
 			completions++
 		default:
-			t.Fatalf("helper: %s", sc.Text())
+			t.Fatalf("helper: %s", line)
 		}
-		if completions == 300 {
-			break // mid-flight: the workers are adding and completing
-		}
+	}
+	for completions < 300 && sc.Scan() { // then kill it mid-flight
+		read(sc.Text())
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for sc.Scan() { // lines written before the kill: acknowledged too
-		if kind, u, _ := strings.Cut(sc.Text(), " "); kind == "done" {
-			done[u] = true
-		} else {
-			acked[u] = true
-		}
+	for sc.Scan() { // lines written before the kill
+		read(sc.Text())
 	}
 	_ = cmd.Wait()
 	if completions < 300 {
@@ -177,14 +182,25 @@ func TestCrash(t *testing.T) {
 			t.Errorf("%s was completed (acknowledged) before the crash, and queued again", u)
 		}
 	}
+	// An acknowledged request that is not queued any more must have been
+	// completed by a completion that was durable but not acknowledged.
+	unacked := 0
 	lost := 0
 	for u := range acked {
-		if !done[u] && leased[u] == 0 {
-			lost++
-			if lost <= 5 {
-				t.Errorf("%s acknowledged before the crash, neither done nor queued after it", u)
-			}
+		if done[u] || leased[u] > 0 {
+			continue
 		}
+		if inDoubt[u] {
+			unacked++
+			continue
+		}
+		if lost++; lost <= 5 {
+			t.Errorf("%s acknowledged before the crash, never leased, and not queued after it", u)
+		}
+	}
+	if int64(unacked) > before.Done-int64(len(done)) {
+		t.Errorf("%d acknowledged requests were leased and are gone; only %d completions beyond the %d acknowledged are durable",
+			unacked, before.Done-int64(len(done)), len(done))
 	}
 	if int64(len(leased)) != before.Queued {
 		t.Errorf("Stats.Queued after the crash = %d; %d requests were queued", before.Queued, len(leased))
@@ -207,8 +223,8 @@ func TestCrash(t *testing.T) {
 	if err != nil || seenKeys != after.Seen {
 		t.Errorf("store holds %d seen fingerprints (%v); Stats.Seen = %d", seenKeys, err, after.Seen)
 	}
-	t.Logf("acknowledged before the kill: %d added, %d done; after: %d queued, %d done in all",
-		len(acked), len(done), len(leased), after.Done)
+	t.Logf("acknowledged before the kill: %d added, %d done; durable: %d done; after: %d queued, %d done in all",
+		len(acked), len(done), before.Done, len(leased), after.Done)
 }
 
 func urlsToRequests(set map[string]bool) []frontier.Request {

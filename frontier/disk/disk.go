@@ -102,29 +102,41 @@ type Disk struct {
 	nextID  uint64 // next lease ID
 	idLimit uint64 // first lease ID not reserved in the store
 	seq     uint64 // last arrival sequence used
-	stats   frontier.Stats
-	closed  bool
-	waiters int
-	changed chan struct{} // closed and replaced when waiters may proceed
+	// prios counts the requests outstanding by priority, for Strict;
+	// minPrio is its lowest key (when it is not empty).
+	prios     map[uint64]int
+	prioDirty map[uint64]struct{}
+	minPrio   uint64
+	stats     frontier.Stats
+	closed    bool
+	waiters   int
+	changed   chan struct{} // closed and replaced when waiters may proceed
 
 	// Per-operation scratch, guarded by mu.
-	batch    *pebble.Batch
-	seqDirty bool
-	idDirty  bool
-	touched  []*host
-	opSeen   map[uint64]struct{} // fingerprints marked by the current operation
-	keyBuf   []byte
-	valBuf   []byte
+	touched []*host
+	keyBuf  []byte
+	valBuf  []byte
 
-	// Group commit, guarded by mu: written counts the batches applied to the
-	// store without a sync, synced how many of them are known durable.
-	written  uint64
-	synced   uint64
-	syncErr  error
-	syncedCh chan struct{} // closed and replaced after each sync
-	kick     chan struct{} // wakes the committer; buffered
-	stop     chan struct{} // closed by Close
-	stopped  chan struct{} // closed by the committer when it returns
+	// Group commit, guarded by mu (see commit.go); commitMu lets one
+	// commit run at a time.
+	commitMu   sync.Mutex
+	pending     *opLog // the writes since the last swap
+	spare       *opLog
+	commitBatch *pebble.Batch // the committer's
+	pendingGen uint64 // the generation pending will have; ops wait for it
+	durableGen uint64 // every batch up to this generation is synced
+	flight     *flight
+	seqDirty   bool
+	idDirty    bool
+	pendingFP  map[uint64]struct{} // seen marks in pending
+	flightFP   map[uint64]struct{} // seen marks in flight
+	recent     map[string]*host    // hosts retired in batches not yet applied
+	overlaid   []*host             // hosts with an overlay (see host.overlay)
+	syncErr    error
+	durableCh  chan struct{} // closed and replaced after each sync
+	kick       chan struct{} // wakes the committer; buffered
+	stop       chan struct{} // closed by Close
+	stopped    chan struct{} // closed by the committer when it returns
 }
 
 var _ frontier.Frontier = (*Disk)(nil)
@@ -160,19 +172,25 @@ func Open(dir string, opts Options) (*Disk, error) {
 		return nil, fmt.Errorf("disk: open %s: %w", dir, err)
 	}
 	d := &Disk{
-		opts:     opts.withDefaults(),
-		dir:      dir,
-		lock:     lock,
-		db:       db,
-		hosts:    make(map[string]*host),
-		byID:     make(map[uint64]*lease),
-		changed:  make(chan struct{}),
-		opSeen:   make(map[uint64]struct{}),
-		syncedCh: make(chan struct{}),
-		kick:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		opts:       opts.withDefaults(),
+		dir:        dir,
+		lock:       lock,
+		db:         db,
+		hosts:      make(map[string]*host),
+		byID:       make(map[uint64]*lease),
+		changed:    make(chan struct{}),
+		pendingGen: 1,
+		pendingFP:  make(map[uint64]struct{}),
+		flightFP:   make(map[uint64]struct{}),
+		recent:     make(map[string]*host),
+		prios:      make(map[uint64]int),
+		prioDirty:  make(map[uint64]struct{}),
+		durableCh:  make(chan struct{}),
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		stopped:    make(chan struct{}),
 	}
+	d.pending, d.spare, d.commitBatch = &opLog{}, &opLog{}, db.NewBatch()
 	if err := d.recover(); err != nil {
 		_ = db.Close()
 		_ = lock.Unlock()
@@ -260,7 +278,9 @@ func (d *Disk) recover() error {
 		return err
 	}
 
-	d.batch = d.db.NewBatch()
+	if err := d.recoverPrios(); err != nil {
+		return err
+	}
 	var requeued int64
 	if err := d.scan([]byte{prefixLease}, func(k, v []byte) error {
 		r, err := decodeLease(v)
@@ -271,9 +291,7 @@ func (d *Disk) recover() error {
 		if h == nil {
 			return fmt.Errorf("lease %x of inactive host: %w", k, errCorrupt)
 		}
-		if err := d.batch.Delete(k, nil); err != nil {
-			return err
-		}
+		d.pending.del(k)
 		d.enqueueLocked(h, item{key: r.key, req: r.req})
 		requeued++
 		return nil
@@ -295,11 +313,75 @@ func (d *Disk) recover() error {
 		}
 		d.touchLocked(h)
 	}
-	if err := d.endOpLocked(time.Now()); err != nil {
+	d.endOpLocked(time.Now())
+	// The reserved lease IDs must be durable before any is handed out.
+	if _, err := d.commitOnce(); err != nil {
 		return err
 	}
-	// The reserved lease IDs must be durable before any is handed out.
-	return d.db.LogData(nil, pebble.Sync)
+	return d.syncErr
+}
+
+// recoverPrios loads the priority counts of a Strict crawl, or counts the
+// queued and leased requests when the last run was not Strict (one scan of
+// the queues), and drops the counts when this run is not Strict: a later
+// Strict run must not trust counts that went stale.
+func (d *Disk) recoverPrios() error {
+	kept, err := d.hasLocked(keyPrios)
+	if err != nil {
+		return err
+	}
+	if !d.opts.Strict {
+		if !kept {
+			return nil
+		}
+		d.pending.del(keyPrios)
+		return d.scan([]byte{prefixPrio}, func(k, _ []byte) error {
+			d.pending.del(k)
+			return nil
+		})
+	}
+	count := func(p uint64, n int) {
+		d.prios[p] += n
+		if len(d.prios) == 1 || p < d.minPrio {
+			d.minPrio = p
+		}
+	}
+	if kept {
+		return d.scan([]byte{prefixPrio}, func(k, v []byte) error {
+			n, m := binary.Uvarint(v)
+			if len(k) != 9 || m <= 0 {
+				return errCorrupt
+			}
+			count(binary.BigEndian.Uint64(k[1:]), int(n))
+			return nil
+		})
+	}
+	if err := d.scan([]byte{prefixQueue}, func(k, _ []byte) error {
+		key, err := decodeQueueKey(k)
+		count(key.prio, 1)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := d.scan([]byte{prefixLease}, func(_, v []byte) error {
+		r, err := decodeLease(v)
+		count(r.key.prio, 1)
+		return err
+	}); err != nil {
+		return err
+	}
+	// Counts left by an earlier Strict run are stale.
+	if err := d.scan([]byte{prefixPrio}, func(k, _ []byte) error {
+		d.pending.del(k)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for p := range d.prios {
+		d.prioDirty[p] = struct{}{}
+	}
+	d.pending.set(keyPrios, []byte{1})
+	return nil
 }
 
 // checkVersion reads the format version, or writes it into a new store.
@@ -389,83 +471,6 @@ func (d *Disk) scan(prefix []byte, fn func(k, v []byte) error) error {
 	return it.Close()
 }
 
-// commitLoop syncs the store at most once per CommitInterval, whenever
-// something was written since the last sync, and once more when the Disk
-// closes.
-func (d *Disk) commitLoop() {
-	defer close(d.stopped)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var last, lastStats time.Time
-	for {
-		select {
-		case <-d.kick:
-		case <-d.stop:
-			d.syncOnce()
-			return
-		}
-		if wait := d.opts.CommitInterval - time.Since(last); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-d.stop:
-				timer.Stop()
-				d.syncOnce()
-				return
-			}
-		}
-		last = time.Now()
-		if s, ok := d.syncOnce(); ok && last.Sub(lastStats) >= statsFileInterval {
-			lastStats = last
-			d.writeStatsFile(s)
-		}
-	}
-}
-
-// syncOnce makes every batch applied so far durable and wakes the callers
-// waiting for them. It returns the counters as of the sync.
-func (d *Disk) syncOnce() (frontier.Stats, bool) {
-	d.mu.Lock()
-	target, s := d.written, d.stats
-	d.mu.Unlock()
-	if target == d.syncedUpTo() {
-		return s, false
-	}
-	// A sync commits the WAL up to here, and so every batch before it.
-	err := d.db.LogData(nil, pebble.Sync)
-	d.mu.Lock()
-	if err != nil && d.syncErr == nil {
-		d.syncErr = fmt.Errorf("disk: sync: %w", err)
-	}
-	d.synced = target
-	close(d.syncedCh)
-	d.syncedCh = make(chan struct{})
-	d.mu.Unlock()
-	return s, true
-}
-
-func (d *Disk) syncedUpTo() uint64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.synced
-}
-
-// waitDurable blocks until batch gen (a value of written) is synced. It
-// does not give up on a context: the change is made already, and callers
-// must not be told otherwise; the wait is bounded by one commit interval
-// and one sync.
-func (d *Disk) waitDurable(gen uint64) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for d.synced < gen && d.syncErr == nil {
-		ch := d.syncedCh
-		d.mu.Unlock()
-		<-ch
-		d.mu.Lock()
-	}
-	return d.syncErr
-}
-
 // Close implements frontier.Frontier: it syncs what was written, closes the
 // store and releases the directory. Blocked Lease calls return ErrClosed.
 // Leases still out stay recorded; the next Open queues their requests
@@ -487,7 +492,7 @@ func (d *Disk) Close() error {
 	s, syncErr := d.stats, d.syncErr
 	d.mu.Unlock()
 	d.writeStatsFile(s)
-	err := errors.Join(syncErr, d.db.Close())
+	err := errors.Join(syncErr, d.commitBatch.Close(), d.db.Close())
 	if uerr := d.lock.Unlock(); uerr != nil {
 		err = errors.Join(err, uerr)
 	}

@@ -38,6 +38,7 @@ type host struct {
 	active      bool
 	notBefore   time.Time     // RetryAt holds the host back until then
 	nextAllowed time.Time     // the host delay holds the host back until then
+	lastLease   time.Time     // when the host's last request was leased
 	crawlDelay  time.Duration // the longest Outcome.HostDelay seen
 
 	readyAt time.Time // max(notBefore, nextAllowed): the ready heap's key
@@ -46,6 +47,43 @@ type host struct {
 	persisted bool // the store holds a record for the host
 	dirty     bool // the record must be rewritten
 	touched   bool // in Disk.touched
+
+	// The overlay: writes to the host's queue range in batches not yet
+	// applied, which a scan of the store cannot see. spill holds requests
+	// queued outside the window; popped the positions consumed.
+	spill      []overlayItem
+	popped     []overlayKey
+	overlaid   bool   // in Disk.overlaid
+	retiredGen uint64 // the batch that retired the host, while in Disk.recent
+}
+
+type overlayItem struct {
+	it  item
+	gen uint64
+}
+
+type overlayKey struct {
+	key itemKey
+	gen uint64
+}
+
+// dropOverlay forgets the overlay entries of batches up to gen.
+func (h *host) dropOverlay(gen uint64) {
+	spill := h.spill[:0]
+	for _, o := range h.spill {
+		if o.gen > gen {
+			spill = append(spill, o)
+		}
+	}
+	clear(h.spill[len(spill):])
+	h.spill = spill
+	popped := h.popped[:0]
+	for _, o := range h.popped {
+		if o.gen > gen {
+			popped = append(popped, o)
+		}
+	}
+	h.popped = popped
 }
 
 func newHost(name string) *host {
@@ -83,8 +121,8 @@ func (h *host) inWindow(k itemKey) bool {
 }
 
 // insert puts it into the window in order and evicts the last request
-// beyond limit; evicted requests stay in the store only.
-func (h *host) insert(it item, limit int) {
+// beyond limit, which it returns; evicted requests stay in the store only.
+func (h *host) insert(it item, limit int) (evicted item, ok bool) {
 	i, _ := slices.BinarySearchFunc(h.window, it.key, func(x item, k itemKey) int {
 		switch {
 		case x.key.less(k):
@@ -96,12 +134,15 @@ func (h *host) insert(it item, limit int) {
 	})
 	h.window = slices.Insert(h.window, i, it)
 	if n := len(h.window); n > limit {
+		evicted = h.window[n-1]
 		h.window[n-1] = item{}
 		h.window = h.window[:n-1]
 		h.hi = h.window[n-2].key
 		h.hasHi = true
 		h.complete = false
+		return evicted, true
 	}
+	return item{}, false
 }
 
 // pop removes and returns the window's first request.

@@ -17,6 +17,7 @@ const (
 	prefixQueue = 'Q'
 	prefixHost  = 'H'
 	prefixLease = 'L'
+	prefixPrio  = 'P'
 )
 
 // Meta keys.
@@ -25,6 +26,9 @@ var (
 	keyStats   = []byte("Mstats")
 	keySeq     = []byte("Mseq")
 	keyLeaseID = []byte("MleaseID")
+	// keyPrios marks the priority counts (prefixPrio) as kept up to date;
+	// only Strict crawls keep them.
+	keyPrios = []byte("Mprios")
 )
 
 // errCorrupt reports a record that does not decode.
@@ -101,6 +105,11 @@ func decodeQueueKey(key []byte) (itemKey, error) {
 	}
 	tail := key[len(key)-16:]
 	return itemKey{binary.BigEndian.Uint64(tail), binary.BigEndian.Uint64(tail[8:])}, nil
+}
+
+func prioKey(buf []byte, prio uint64) []byte {
+	buf = append(buf[:0], prefixPrio)
+	return binary.BigEndian.AppendUint64(buf, prio)
 }
 
 func hostKey(host string) []byte {
@@ -239,21 +248,26 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
+// appendStats encodes the counters as varints; counters added later go at
+// the end, and a record without them reads them as zero.
 func appendStats(b []byte, s frontier.Stats) []byte {
-	for _, v := range [...]int64{s.Queued, s.Leased, s.Done, s.Failed, s.Hosts, s.Seen} {
+	for _, v := range [...]int64{s.Queued, s.Leased, s.Done, s.Failed, s.Hosts, s.Seen, s.Duplicates} {
 		b = binary.AppendVarint(b, v)
 	}
 	return b
 }
 
 func decodeStats(b []byte) (frontier.Stats, error) {
-	var v [6]int64
+	var v [7]int64
 	for i := range v {
+		if len(b) == 0 && i >= 6 {
+			break
+		}
 		x, n := binary.Varint(b)
 		if n <= 0 {
 			return frontier.Stats{}, errCorrupt
 		}
 		v[i], b = x, b[n:]
 	}
-	return frontier.Stats{Queued: v[0], Leased: v[1], Done: v[2], Failed: v[3], Hosts: v[4], Seen: v[5]}, nil
+	return frontier.Stats{Queued: v[0], Leased: v[1], Done: v[2], Failed: v[3], Hosts: v[4], Seen: v[5], Duplicates: v[6]}, nil
 }

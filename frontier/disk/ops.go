@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -15,10 +16,8 @@ import (
 )
 
 // Every operation runs under d.mu: it changes the in-memory state and
-// writes the same changes into d.batch, which endOpLocked applies to the
-// store as one batch (unsynced: the committer syncs). Add and Complete then
-// wait for the sync. A batch boundary is always a consistent state: every
-// request in exactly one place, the counters matching.
+// logs the same changes in the pending log, which the committer applies and
+// syncs (see commit.go). Add and Complete then wait for that commit.
 
 // emptyHead marks the head of a host whose queue is empty: the next request
 // queued becomes the head.
@@ -37,8 +36,8 @@ func (d *Disk) Add(ctx context.Context, reqs []frontier.Request) (int, error) {
 	}
 	now := time.Now()
 	n, err := d.addLocked(reqs, now)
-	err = errors.Join(err, d.endOpLocked(now))
-	gen := d.written
+	d.endOpLocked(now)
+	gen := d.pendingGen
 	if n > 0 {
 		d.notifyLocked()
 	}
@@ -53,22 +52,25 @@ func (d *Disk) Add(ctx context.Context, reqs []frontier.Request) (int, error) {
 }
 
 // addLocked queues the requests not seen before. The seen check and mark are
-// one step under d.mu: the in-memory filter rules most new URLs out, a
-// lookup in the store settles the rest, and marks not yet applied to the
-// store are in d.opSeen.
+// one step under d.mu: the in-memory filter rules most new URLs out, and for
+// the rest the marks of the batches not yet applied, then the store, decide.
 func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 	added := 0
 	for _, r := range reqs {
 		fp := frontier.Fingerprint(r.URL)
 		if d.seen.mayContain(fp) {
-			if _, ok := d.opSeen[fp]; ok {
-				continue
-			}
-			found, err := d.hasLocked(seenKey(d.keyBuf, fp))
-			if err != nil {
+			seen := false
+			if _, ok := d.pendingFP[fp]; ok {
+				seen = true
+			} else if _, ok := d.flightFP[fp]; ok {
+				seen = true
+			} else if found, err := d.hasLocked(seenKey(d.keyBuf, fp)); err != nil {
 				return added, err
+			} else {
+				seen = found
 			}
-			if found {
+			if seen {
+				d.stats.Duplicates++
 				continue
 			}
 		}
@@ -77,17 +79,15 @@ func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 			return added, err
 		}
 		d.seen.add(fp)
-		d.opSeen[fp] = struct{}{}
+		d.pendingFP[fp] = struct{}{}
 		d.keyBuf = seenKey(d.keyBuf, fp)
-		if err := d.batch.Set(d.keyBuf, nil, nil); err != nil {
-			return added, err
-		}
+		d.pending.set(d.keyBuf, nil)
 		d.stats.Seen++
 		d.seq++
 		d.seqDirty = true
-		if err := d.enqueueLocked(h, item{key: itemKey{encodePriority(d.opts.Scheduler.Priority(r)), d.seq}, req: r}); err != nil {
-			return added, err
-		}
+		prio := encodePriority(d.opts.Scheduler.Priority(r))
+		d.countPrioLocked(prio, 1)
+		d.enqueueLocked(h, item{key: itemKey{prio, d.seq}, req: r})
 		added++
 	}
 	return added, nil
@@ -108,6 +108,13 @@ func (d *Disk) hasLocked(key []byte) (bool, error) {
 // of an idle host.
 func (d *Disk) hostLocked(name string, now time.Time) (*host, error) {
 	if h := d.hosts[name]; h != nil {
+		return h, nil
+	}
+	if h := d.recent[name]; h != nil {
+		// Retired in a batch not yet applied: the store is behind.
+		delete(d.recent, name)
+		d.hosts[name] = h
+		d.touchLocked(h)
 		return h, nil
 	}
 	h := newHost(name)
@@ -133,11 +140,13 @@ func (d *Disk) hostLocked(name string, now time.Time) (*host, error) {
 
 // enqueueLocked queues it on h: in the store always, in the window when it
 // is among the host's first requests.
-func (d *Disk) enqueueLocked(h *host, it item) error {
+func (d *Disk) enqueueLocked(h *host, it item) {
 	d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
 	d.valBuf = appendRequest(d.valBuf[:0], it.req)
-	if err := d.batch.Set(d.keyBuf, d.valBuf, nil); err != nil {
-		return err
+	d.pending.set(d.keyBuf, d.valBuf)
+	if len(h.popped) > 0 {
+		// Queued again where it was consumed: the set overrides the delete.
+		h.popped = slices.DeleteFunc(h.popped, func(o overlayKey) bool { return o.key == it.key })
 	}
 	if !h.active {
 		// An idle host's queue is empty: the window holds all of it.
@@ -150,31 +159,71 @@ func (d *Disk) enqueueLocked(h *host, it item) error {
 		h.head = it.key
 		h.dirty = true
 	}
-	if h.inWindow(it.key) {
-		h.insert(it, d.opts.WindowPerHost)
+	if !h.inWindow(it.key) {
+		d.spillLocked(h, it)
+	} else if evicted, ok := h.insert(it, d.opts.WindowPerHost); ok {
+		d.spillLocked(h, evicted)
 	}
 	d.stats.Queued++
 	d.touchLocked(h)
 	d.updateReadyLocked(h)
-	return nil
 }
 
-// refillLocked loads the next requests of h's queue from the store into its
-// window, scanning forward from the last position loaded.
+// spillLocked notes that it is queued on h outside the window, in the
+// pending log: until that is applied, a scan of the store may miss it.
+func (d *Disk) spillLocked(h *host, it item) {
+	h.spill = append(h.spill, overlayItem{it: it, gen: d.pendingGen})
+	d.overlayLocked(h)
+}
+
+// popLocked notes that the request at k was consumed in the pending log:
+// until that is applied, a scan of the store may still show it.
+func (d *Disk) popLocked(h *host, k itemKey) {
+	if len(h.spill) > 0 {
+		h.spill = slices.DeleteFunc(h.spill, func(o overlayItem) bool { return o.it.key == k })
+	}
+	h.popped = append(h.popped, overlayKey{key: k, gen: d.pendingGen})
+	d.overlayLocked(h)
+}
+
+func (d *Disk) overlayLocked(h *host) {
+	if !h.overlaid {
+		h.overlaid = true
+		d.overlaid = append(d.overlaid, h)
+	}
+}
+
+// refillLocked loads the next requests of h's queue into its window: it
+// scans the store forward from the last position loaded, merged with the
+// host's overlay of writes not yet applied.
 func (d *Disk) refillLocked(h *host) error {
 	if h.complete {
 		return nil
 	}
-	// The scan must see this operation's writes.
-	if err := d.flushLocked(); err != nil {
-		return err
-	}
 	var lower []byte
+	after := func(k itemKey) bool { return !k.less(h.head) }
 	if h.hasHi {
 		lower = append(queueKey(nil, h.prefix, h.hi), 0)
+		after = func(k itemKey) bool { return h.hi.less(k) }
 	} else {
 		lower = queueKey(nil, h.prefix, h.head)
 	}
+	var spill []item
+	for _, o := range h.spill {
+		if after(o.it.key) {
+			spill = append(spill, o.it)
+		}
+	}
+	slices.SortFunc(spill, func(a, b item) int { return compareKeys(a.key, b.key) })
+	consumed := func(k itemKey) bool {
+		for _, o := range h.popped {
+			if o.key == k {
+				return true
+			}
+		}
+		return false
+	}
+
 	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: queueUpper(h.prefix)})
 	if err != nil {
 		return err
@@ -182,29 +231,53 @@ func (d *Disk) refillLocked(h *host) error {
 	if h.window == nil {
 		h.window = make([]item, 0, d.opts.WindowPerHost)
 	}
+	// next returns the store's next request not consumed since.
 	valid := it.First()
-	for ; valid && len(h.window) < d.opts.WindowPerHost; valid = it.Next() {
-		k, err := decodeQueueKey(it.Key())
-		if err != nil {
-			it.Close()
-			return err
+	var stored item
+	next := func() error {
+		for ; valid; valid = it.Next() {
+			k, err := decodeQueueKey(it.Key())
+			if err != nil {
+				return err
+			}
+			if consumed(k) {
+				continue
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			r, err := decodeRequest(v)
+			if err != nil {
+				return err
+			}
+			stored = item{key: k, req: r}
+			return nil
 		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			it.Close()
-			return err
-		}
-		r, err := decodeRequest(v)
-		if err != nil {
-			it.Close()
-			return err
-		}
-		h.window = append(h.window, item{key: k, req: r})
+		return nil
 	}
-	if err := it.Close(); err != nil {
+	err = next()
+	for err == nil && len(h.window) < d.opts.WindowPerHost && (valid || len(spill) > 0) {
+		switch {
+		case valid && (len(spill) == 0 || !spill[0].key.less(stored.key)):
+			if len(spill) > 0 && spill[0].key == stored.key {
+				spill = spill[1:] // in the store already
+			}
+			h.window = append(h.window, stored)
+			valid = it.Next()
+			err = next()
+		default:
+			h.window = append(h.window, spill[0])
+			spill = spill[1:]
+		}
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	if valid {
+	if valid || len(spill) > 0 {
 		h.hi, h.hasHi = h.window[len(h.window)-1].key, true
 	} else {
 		h.complete = true
@@ -219,6 +292,16 @@ func (d *Disk) refillLocked(h *host) error {
 	d.touchLocked(h)
 	d.updateReadyLocked(h)
 	return nil
+}
+
+func compareKeys(a, b itemKey) int {
+	switch {
+	case a.less(b):
+		return -1
+	case b.less(a):
+		return 1
+	}
+	return 0
 }
 
 // touchLocked notes that h changed in this operation.
@@ -250,89 +333,43 @@ func (d *Disk) updateReadyLocked(h *host) {
 	}
 }
 
-// endOpLocked retires the hosts the operation left idle, writes the changed
-// host records and applies the operation's batch.
-func (d *Disk) endOpLocked(now time.Time) error {
-	for _, h := range d.touched {
-		if !h.empty() || h.inflight > 0 {
-			continue
-		}
-		if h.active {
-			h.active = false
-			d.stats.Hosts--
-		}
-		if h.index >= 0 {
-			heap.Remove(&d.ready, h.index)
-		}
-		delete(d.hosts, h.name)
-		switch {
-		case h.keepsState(now):
-			h.dirty = true
-		case h.persisted:
-			if err := d.batch.Delete(hostKey(h.name), nil); err != nil {
-				return err
-			}
-			h.persisted, h.dirty = false, false
-		default:
-			h.dirty = false
-		}
-	}
-	err := d.flushLocked()
+// endOpLocked retires the hosts the operation left idle and writes the
+// changed host records into the pending log.
+func (d *Disk) endOpLocked(now time.Time) {
 	for _, h := range d.touched {
 		h.touched = false
+		if h.empty() && h.inflight == 0 {
+			if h.active {
+				h.active = false
+				d.stats.Hosts--
+			}
+			if h.index >= 0 {
+				heap.Remove(&d.ready, h.index)
+			}
+			delete(d.hosts, h.name)
+			h.retiredGen = d.pendingGen
+			d.recent[h.name] = h
+			switch {
+			case h.keepsState(now):
+				h.dirty = true
+			case h.persisted:
+				d.pending.del(hostKey(h.name))
+				h.persisted, h.dirty = false, false
+			default:
+				h.dirty = false
+			}
+		}
+		if h.dirty {
+			d.valBuf = appendHost(d.valBuf[:0], h.record())
+			d.pending.set(hostKey(h.name), d.valBuf)
+			h.dirty, h.persisted = false, true
+		}
 	}
+	clear(d.touched)
 	d.touched = d.touched[:0]
-	if len(d.opSeen) > 4096 {
-		d.opSeen = make(map[uint64]struct{})
-	} else {
-		clear(d.opSeen)
+	if !d.pending.empty() {
+		d.kickLocked()
 	}
-	return err
-}
-
-// flushLocked writes the changed host records and the counters into the
-// batch and applies it to the store, unsynced.
-func (d *Disk) flushLocked() error {
-	for _, h := range d.touched {
-		if !h.dirty {
-			continue
-		}
-		d.valBuf = appendHost(d.valBuf[:0], h.record())
-		if err := d.batch.Set(hostKey(h.name), d.valBuf, nil); err != nil {
-			return err
-		}
-		h.dirty, h.persisted = false, true
-	}
-	if d.batch.Empty() {
-		return nil
-	}
-	d.valBuf = appendStats(d.valBuf[:0], d.stats)
-	if err := d.batch.Set(keyStats, d.valBuf, nil); err != nil {
-		return err
-	}
-	if d.seqDirty {
-		if err := d.batch.Set(keySeq, binary.AppendUvarint(d.valBuf[:0], d.seq), nil); err != nil {
-			return err
-		}
-		d.seqDirty = false
-	}
-	if d.idDirty {
-		if err := d.batch.Set(keyLeaseID, binary.AppendUvarint(d.valBuf[:0], d.idLimit), nil); err != nil {
-			return err
-		}
-		d.idDirty = false
-	}
-	err := d.db.Apply(d.batch, pebble.NoSync)
-	d.batch.Reset()
-	if err != nil {
-		return err
-	}
-	d.written++
-	select {
-	case d.kick <- struct{}{}:
-	default:
-	}
-	return nil
 }
 
 // Lease implements frontier.Frontier. Leases are recorded in the store but
@@ -357,12 +394,9 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 			return nil, frontier.ErrClosed
 		}
 		now := time.Now()
-		err := d.reapLocked(now)
-		var out []frontier.Lease
-		if err == nil {
-			out, err = d.leaseLocked(now, maxN)
-		}
-		err = errors.Join(err, d.endOpLocked(now))
+		d.reapLocked(now)
+		out, err := d.leaseLocked(now, maxN)
+		d.endOpLocked(now)
 		if err != nil {
 			d.mu.Unlock()
 			return out, fmt.Errorf("disk: lease: %w", err)
@@ -376,8 +410,13 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 			return nil, frontier.ErrDrained
 		}
 		wait := time.Duration(-1)
-		if d.ready.Len() > 0 {
-			wait = d.ready[0].readyAt.Sub(now)
+		for _, h := range d.ready {
+			if !d.heldBackLocked(h) && (wait < 0 || h.readyAt.Sub(now) < wait) {
+				wait = h.readyAt.Sub(now)
+			}
+			if !d.opts.Strict {
+				break // d.ready[0] is the earliest
+			}
 		}
 		if d.leases.Len() > 0 {
 			if w := d.leases[0].expires.Sub(now); wait < 0 || w < wait {
@@ -411,10 +450,20 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 
 func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 	var out []frontier.Lease
+	var held []*host // ready hosts that Strict holds back
+	defer func() {
+		for _, h := range held {
+			heap.Push(&d.ready, h)
+		}
+	}()
 	for len(out) < maxN && d.ready.Len() > 0 {
 		h := d.ready[0]
 		if h.readyAt.After(now) {
 			break
+		}
+		if d.heldBackLocked(h) {
+			held = append(held, heap.Pop(&d.ready).(*host))
+			continue
 		}
 		id, err := d.newLeaseIDLocked()
 		if err != nil {
@@ -422,19 +471,17 @@ func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 		}
 		it := h.pop()
 		d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
-		if err := d.batch.Delete(d.keyBuf, nil); err != nil {
-			return out, err
-		}
+		d.pending.del(d.keyBuf)
+		d.popLocked(h, it.key)
 		l := &lease{id: id, it: it, host: h, expires: now.Add(d.opts.LeaseTTL)}
 		d.valBuf = appendLease(d.valBuf[:0], leaseRecord{expires: l.expires, key: it.key, req: it.req})
-		if err := d.batch.Set(leaseKey(d.keyBuf, id), d.valBuf, nil); err != nil {
-			return out, err
-		}
+		d.pending.set(leaseKey(d.keyBuf, id), d.valBuf)
 		heap.Push(&d.leases, l)
 		d.byID[id] = l
 		h.inflight++
 		d.stats.Queued--
 		d.stats.Leased++
+		h.lastLease = now
 		if delay := max(d.opts.Scheduler.HostDelay(h.name), h.crawlDelay); delay > 0 {
 			h.nextAllowed = now.Add(delay)
 			h.dirty = true
@@ -478,27 +525,22 @@ func (d *Disk) newLeaseIDLocked() (uint64, error) {
 
 // reapLocked returns expired leases' requests to their old places in their
 // hosts' queues.
-func (d *Disk) reapLocked(now time.Time) error {
+func (d *Disk) reapLocked(now time.Time) {
 	for d.leases.Len() > 0 && !d.leases[0].expires.After(now) {
 		l := heap.Pop(&d.leases).(*lease)
-		if err := d.releaseLocked(l); err != nil {
-			return err
-		}
-		if err := d.enqueueLocked(l.host, l.it); err != nil {
-			return err
-		}
+		d.releaseLocked(l)
+		d.enqueueLocked(l.host, l.it)
 	}
-	return nil
 }
 
 // releaseLocked forgets a lease that has left the lease heap.
-func (d *Disk) releaseLocked(l *lease) error {
+func (d *Disk) releaseLocked(l *lease) {
 	delete(d.byID, l.id)
 	l.host.inflight--
 	d.stats.Leased--
 	d.touchLocked(l.host)
 	d.updateReadyLocked(l.host)
-	return d.batch.Delete(leaseKey(d.keyBuf, l.id), nil)
+	d.pending.del(leaseKey(d.keyBuf, l.id))
 }
 
 // Complete implements frontier.Frontier. It returns once the outcomes are
@@ -514,8 +556,8 @@ func (d *Disk) Complete(ctx context.Context, outcomes []frontier.Outcome) error 
 	}
 	now := time.Now()
 	expired, err := d.completeLocked(outcomes, now)
-	err = errors.Join(err, d.endOpLocked(now))
-	gen := d.written
+	d.endOpLocked(now)
+	gen := d.pendingGen
 	d.notifyLocked()
 	d.mu.Unlock()
 	if err != nil {
@@ -534,9 +576,7 @@ func (d *Disk) Complete(ctx context.Context, outcomes []frontier.Outcome) error 
 }
 
 func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expired []uint64, err error) {
-	if err := d.reapLocked(now); err != nil {
-		return nil, err
-	}
+	d.reapLocked(now)
 	for i := range outcomes {
 		o := &outcomes[i]
 		l := d.byID[o.Lease.ID]
@@ -545,16 +585,15 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 			continue
 		}
 		heap.Remove(&d.leases, l.index)
-		if err := d.releaseLocked(l); err != nil {
-			return expired, err
-		}
+		d.releaseLocked(l)
 		h := l.host
 		if o.HostDelay > 0 {
-			// A Crawl-delay holds from now on, and only ever slows the host.
+			// A Crawl-delay spaces requests from the host's last one on, and
+			// only ever slows the host down.
 			if o.HostDelay > h.crawlDelay {
 				h.crawlDelay, h.dirty = o.HostDelay, true
 			}
-			if t := now.Add(o.HostDelay); t.After(h.nextAllowed) {
+			if t := h.lastLease.Add(o.HostDelay); t.After(h.nextAllowed) {
 				h.nextAllowed, h.dirty = t, true
 			}
 		}
@@ -568,13 +607,13 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 			if o.RetryAt.After(h.notBefore) {
 				h.notBefore, h.dirty = o.RetryAt, true
 			}
-			if err := d.enqueueLocked(h, it); err != nil {
-				return expired, err
-			}
+			d.enqueueLocked(h, it)
 		case frontier.Failed:
 			d.stats.Failed++
+			d.countPrioLocked(l.it.key.prio, -1)
 		default:
 			d.stats.Done++
+			d.countPrioLocked(l.it.key.prio, -1)
 		}
 		d.updateReadyLocked(h)
 		if _, err := d.addLocked(o.Links, now); err != nil {
@@ -602,4 +641,37 @@ func (d *Disk) Stats(ctx context.Context) (frontier.Stats, error) {
 		return frontier.Stats{}, frontier.ErrClosed
 	}
 	return d.stats, nil
+}
+
+// countPrioLocked tracks the requests outstanding (queued or leased) at
+// priority p, for Strict: delta is +1 when one is added, -1 when one
+// finishes. The counts go into the store with the commit.
+func (d *Disk) countPrioLocked(p uint64, delta int) {
+	if !d.opts.Strict {
+		return
+	}
+	n := d.prios[p] + delta
+	d.prioDirty[p] = struct{}{}
+	if n > 0 {
+		if len(d.prios) == 0 || p < d.minPrio {
+			d.minPrio = p
+		}
+		d.prios[p] = n
+		return
+	}
+	delete(d.prios, p)
+	if p == d.minPrio {
+		first := true
+		for q := range d.prios {
+			if first || q < d.minPrio {
+				d.minPrio, first = q, false
+			}
+		}
+	}
+}
+
+// heldBackLocked reports whether Strict keeps h's first request waiting for
+// requests of lower priority.
+func (d *Disk) heldBackLocked(h *host) bool {
+	return d.opts.Strict && len(h.window) > 0 && h.window[0].key.prio > d.minPrio
 }

@@ -107,7 +107,7 @@ func testCompleteLinks(t *testing.T, b Backend) {
 	t.Run("stats never show a completion without its links", func(t *testing.T) {
 		// A torn state shows only if a poller reads at just the wrong time;
 		// a few rounds make that likely.
-		const rounds, pollers = 10, 4
+		const rounds, pollers = 10, 2
 		before := frontier.Stats{Leased: 1, Hosts: 1, Seen: 1}
 		after := frontier.Stats{Queued: 2, Done: 1, Hosts: 2, Seen: 3}
 		for round := range rounds {

@@ -159,7 +159,7 @@ func testConcurrentDedup(t *testing.T, b Backend) {
 			frontier.Stats{Queued: urls, Seen: urls, Hosts: hosts, Duplicates: (goroutines - 1) * urls})
 	}
 
-	ctx := h.ctx()
+	ctx := h.ctxFor(phaseGuard)
 	var (
 		wg sync.WaitGroup
 		mu sync.Mutex
@@ -207,7 +207,7 @@ func testConcurrentDedup(t *testing.T, b Backend) {
 // they added. Half the goroutines go in one shared order, so that several
 // race for the same batch; the others in orders of their own.
 func addConcurrently(t *testing.T, h *harness, reqs []frontier.Request, n, maxBatch int, seed uint64) int {
-	ctx := h.ctx()
+	ctx := h.ctxFor(phaseGuard)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

@@ -14,13 +14,17 @@
 //		})
 //	}
 //
+// The suite closes every frontier it opens. New may call t.Skip for options
+// its backend does not honour (Options.Strict); Reopen is nil for backends
+// that do not persist, and the persistence tests are skipped.
+//
 // The suite runs its subtests one after another, never in parallel, so a
 // backend may share one server (a Redis database, say) between the
 // frontiers it opens as long as each New starts empty. Timing checks use
 // real clocks and short durations (tens of milliseconds); they only assert
-// lower bounds and orders, never that something finished within a time, and
-// every blocking call carries a context with a timeout so a broken backend
-// fails instead of hanging.
+// lower bounds and orders, never that something finished within a time.
+// Every blocking call carries a context with a timeout, and Lease runs on a
+// goroutine of its own, so a broken backend fails instead of hanging.
 //
 // Package frontiertest imports frontier and nothing else of this module.
 package frontiertest

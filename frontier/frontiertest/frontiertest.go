@@ -53,6 +53,9 @@ const (
 	// hangGuard bounds every blocking call, so a broken backend fails a test
 	// instead of hanging it. It is never a performance expectation.
 	hangGuard = 3 * time.Second
+	// phaseGuard bounds a phase of many calls from many goroutines, as a
+	// hang guard for slow (disk, network) backends too.
+	phaseGuard = 30 * time.Second
 	// blockWindow is how long a call must stay blocked to count as blocking.
 	blockWindow = 30 * time.Millisecond
 )
@@ -92,8 +95,11 @@ func (h *harness) reopen() {
 }
 
 // ctx returns a context that ends after hangGuard or with the test.
-func (h *harness) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(h.t.Context(), hangGuard)
+func (h *harness) ctx() context.Context { return h.ctxFor(hangGuard) }
+
+// ctxFor returns a context that ends after d or with the test.
+func (h *harness) ctxFor(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(h.t.Context(), d)
 	h.t.Cleanup(cancel)
 	return ctx
 }
@@ -143,25 +149,14 @@ func (h *harness) leaseN(n int) []frontier.Lease {
 	return all
 }
 
-// leaseUntilBlocked leases with max until a Lease call stays blocked for
-// blockWindow, and returns everything it got.
-func (h *harness) leaseUntilBlocked(max int) []frontier.Lease {
+// leaseReady leases exactly n requests, then checks that Lease blocks: n
+// is everything the frontier may hand out now. (Leasing until a call
+// blocks would read a slow backend as a blocked one.)
+func (h *harness) leaseReady(n int, what string) []frontier.Lease {
 	h.t.Helper()
-	var all []frontier.Lease
-	for {
-		ctx, cancel := context.WithTimeout(h.t.Context(), blockWindow)
-		ls, err := h.leaseCtx(ctx, max)
-		cancel()
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			return all
-		case err != nil:
-			h.t.Fatalf("Lease(%d) after %d leases: %v; want leases or a block", max, len(all), err)
-		case len(ls) == 0:
-			h.t.Fatalf("Lease(%d) returned no leases and no error", max)
-		}
-		all = append(all, ls...)
-	}
+	ls := h.leaseN(n)
+	h.wantLeaseBlocks(fmt.Sprintf("%s, after %s", what, describeLeases(ls)))
+	return ls
 }
 
 func (h *harness) complete(outs ...frontier.Outcome) {

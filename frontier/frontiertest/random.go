@@ -29,8 +29,6 @@ func testRandomized(t *testing.T, b Backend) {
 		dropOdds   = 200 // 1 in dropOdds leases is left to expire
 		maxDrops   = 10
 		maxLinks   = 3
-		// randomDeadline bounds the whole crawl, as a hang guard.
-		randomDeadline = 30 * time.Second
 	)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -47,7 +45,7 @@ func testRandomized(t *testing.T, b Backend) {
 	}
 
 	h := open(t, b, frontier.Options{PerHostInFlight: inFlight, LeaseTTL: ttl})
-	ctx, cancel := context.WithTimeout(t.Context(), randomDeadline)
+	ctx, cancel := context.WithTimeout(t.Context(), phaseGuard)
 	defer cancel()
 	if n, err := h.f.Add(ctx, all[:urls/2]); err != nil || n != urls/2 {
 		t.Fatalf("Add(seeds) = %d, %v; want %d", n, err, urls/2)
@@ -108,7 +106,7 @@ func testRandomized(t *testing.T, b Backend) {
 					failErr(err, "worker %d: Lease", w)
 					return
 				}
-				if err := caps.leased(ls, returned); err != nil {
+				if err := caps.leased(ls); err != nil {
 					fail("worker %d: %v", w, err)
 					return
 				}
@@ -204,7 +202,7 @@ func testRandomized(t *testing.T, b Backend) {
 	}
 	wg.Wait()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("the crawl did not drain before its %v deadline", randomDeadline)
+		t.Fatalf("the crawl did not drain before its %v deadline", phaseGuard)
 	}
 	if t.Failed() {
 		return
@@ -234,9 +232,10 @@ func testRandomized(t *testing.T, b Backend) {
 }
 
 // capCheck tracks the leases workers hold per host and fails when a host
-// has more outstanding than its cap. It counts conservatively: a lease stops
-// counting before its completion is sent, and a lease left to expire stops
-// counting once its Expires has passed, so a correct backend never trips it.
+// has more outstanding than its cap. It counts conservatively, so a correct
+// backend never trips it: a lease stops counting before its completion is
+// sent, and any lease stops counting once its Expires has passed. What it
+// counts at a time were therefore all outstanding at that time.
 type capCheck struct {
 	mu      sync.Mutex
 	limit   int
@@ -248,10 +247,11 @@ func newCapCheck(limit int) *capCheck {
 	return &capCheck{limit: limit, byHost: map[string]map[uint64]time.Time{}}
 }
 
-// leased records leases returned by a Lease call that returned at now.
-func (c *capCheck) leased(ls []frontier.Lease, now time.Time) error {
+// leased records leases just returned by Lease.
+func (c *capCheck) leased(ls []frontier.Lease) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now()
 	touched := map[string]bool{}
 	for _, l := range ls {
 		host := l.Request.Host()
@@ -262,8 +262,8 @@ func (c *capCheck) leased(ls []frontier.Lease, now time.Time) error {
 		touched[host] = true
 	}
 	for host := range touched {
-		// A lease whose Expires is not after now may have lapsed before
-		// this call leased its slot again.
+		// A lease whose Expires has passed may have been reaped already,
+		// its slot given to a lease counted here.
 		for id, exp := range c.byHost[host] {
 			if !exp.After(now) {
 				delete(c.byHost[host], id)

@@ -1,0 +1,176 @@
+package redis
+
+import (
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hivecrawl/crawl/frontier"
+)
+
+var (
+	//go:embed lua/prelude.lua
+	preludeLua string
+	//go:embed lua/add.lua
+	addLua string
+	//go:embed lua/lease.lua
+	leaseLua string
+	//go:embed lua/complete.lua
+	completeLua string
+	//go:embed lua/beat.lua
+	beatLua string
+)
+
+// scripts are the Lua scripts every change goes through; each is the
+// shared prelude followed by its own body.
+type scripts struct {
+	add, lease, complete, beat *goredis.Script
+}
+
+func newScripts() *scripts {
+	return &scripts{
+		add:      goredis.NewScript(preludeLua + addLua),
+		lease:    goredis.NewScript(preludeLua + leaseLua),
+		complete: goredis.NewScript(preludeLua + completeLua),
+		beat:     goredis.NewScript(preludeLua + beatLua),
+	}
+}
+
+// args builds a script's ARGV: the prefix, the cap, a fresh token, then
+// the script's own arguments. Requests are gathered first (links), so
+// that the host table can precede them.
+type args struct {
+	out   []any
+	hosts map[string]int // host -> 1-based index in the host table
+	order []string
+	reqs  []encoded
+}
+
+type encoded struct {
+	fp    string
+	host  int
+	score string
+	body  string
+}
+
+// delayer is the part of the scheduler the host table needs.
+type delayer interface {
+	HostDelay(host string) time.Duration
+}
+
+func (f *Frontier) newArgs() *args {
+	return &args{
+		out:   []any{f.prefix, f.opts.PerHostInFlight, strconv.FormatUint(rand.Uint64(), 36)},
+		hosts: map[string]int{},
+	}
+}
+
+func (a *args) appendInt(n int64) { a.out = append(a.out, n) }
+
+// links encodes requests for a later requests or requestRange call.
+func (a *args) links(reqs []frontier.Request, s frontier.Scheduler) {
+	for _, r := range reqs {
+		host := frontier.HostOf(r.URL)
+		i, ok := a.hosts[host]
+		if !ok {
+			a.order = append(a.order, host)
+			i = len(a.order)
+			a.hosts[host] = i
+		}
+		var fp [8]byte
+		binary.BigEndian.PutUint64(fp[:], frontier.Fingerprint(r.URL))
+		a.reqs = append(a.reqs, encoded{fp: string(fp[:]), host: i, score: score(s.Priority(r)), body: encodeRequest(r)})
+	}
+}
+
+// hostTable appends the hosts of the encoded requests with their
+// scheduler delays.
+func (a *args) hostTable(s delayer) {
+	a.out = append(a.out, len(a.order))
+	for _, h := range a.order {
+		a.out = append(a.out, h, max(s.HostDelay(h), 0).Microseconds())
+	}
+}
+
+func (a *args) requests() { a.requestRange(0, len(a.reqs)) }
+
+func (a *args) requestRange(from, to int) {
+	for _, e := range a.reqs[from:to] {
+		a.out = append(a.out, e.fp, e.host, e.score, e.body)
+	}
+}
+
+// score formats a priority for ZADD, exactly (shortest round-trip form).
+// NaN, which sorted sets refuse, counts as 0.
+func score(p float64) string {
+	if math.IsNaN(p) {
+		p = 0
+	}
+	switch {
+	case math.IsInf(p, 1):
+		return "+inf"
+	case math.IsInf(p, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(p, 'g', -1, 64)
+}
+
+// encodeRequest encodes a request as a queue member's body:
+// "attempts|depth|url\x00parent". The scripts rewrite attempts on a retry.
+func encodeRequest(r frontier.Request) string {
+	var b strings.Builder
+	b.Grow(len(r.URL) + len(r.Parent) + 8)
+	b.WriteString(strconv.Itoa(r.Attempts))
+	b.WriteByte('|')
+	b.WriteString(strconv.Itoa(r.Depth))
+	b.WriteByte('|')
+	b.WriteString(r.URL)
+	b.WriteByte(0)
+	b.WriteString(r.Parent)
+	return b.String()
+}
+
+// memberPrefix is the length of a queue member's arrival number.
+const memberPrefix = 6
+
+var errMember = errors.New("malformed queue member")
+
+// decodeMember decodes a queue member: arrival number, then the body.
+func decodeMember(m string) (frontier.Request, error) {
+	if len(m) < memberPrefix {
+		return frontier.Request{}, errMember
+	}
+	body := m[memberPrefix:]
+	a, rest, ok1 := strings.Cut(body, "|")
+	d, rest, ok2 := strings.Cut(rest, "|")
+	u, parent, ok3 := strings.Cut(rest, "\x00")
+	attempts, err1 := strconv.Atoi(a)
+	depth, err2 := strconv.Atoi(d)
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil {
+		return frontier.Request{}, fmt.Errorf("%w %q", errMember, body)
+	}
+	return frontier.Request{URL: u, Depth: depth, Parent: parent, Attempts: attempts}, nil
+}
+
+// intAt returns the integer at v[i] of a script reply (an array).
+func intAt(v any, i int) (int64, error) {
+	arr, ok := v.([]any)
+	if !ok || i >= len(arr) {
+		return 0, fmt.Errorf("unexpected reply %v", v)
+	}
+	switch x := arr[i].(type) {
+	case int64:
+		return x, nil
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("unexpected reply element %v", arr[i])
+}

@@ -1,0 +1,58 @@
+// Package redis is the frontier backend for a fleet: any number of crawl
+// processes, on any number of machines, share one job's queue in Redis
+// (github.com/redis/go-redis/v9), and per-host politeness holds across all
+// of them because a host's state lives in Redis, not in a worker.
+//
+// # Layout
+//
+// Every key of job J starts with "crawl:{J}:" (the braces make it a Redis
+// Cluster hash tag, so a job's keys share a slot):
+//
+//	meta          hash: counters (q queued, l leased, d done, f failed,
+//	              h hosts, s seen, u duplicates), seq (arrival counter),
+//	              lid (lease id counter), sl/sp (seen-set level and split)
+//	q:<host>      zset: the host's queue; score = Scheduler priority,
+//	              member = 6-byte big-endian arrival number + request, so
+//	              equal priorities go in arrival order
+//	h:<host>      hash: i in flight, l last lease, n not before (Retry-After),
+//	              d scheduler delay, c Crawl-delay (times in µs)
+//	ready         zset: hosts with queued requests and room under their cap,
+//	              scored by their next-allowed time
+//	leases        zset: lease id -> expiry
+//	lease         hash: lease id -> (host, score, member, worker)
+//	s:<bucket>    hash: the seen set, a linear hash table of fingerprints
+//	              (field = the top 7 bytes of the 64-bit fingerprint, the low
+//	              byte being the bucket's); about 40 fields a bucket, so
+//	              Redis keeps each as a small listpack: ~12 bytes a URL
+//	workers       set of worker ids; w:<id> a heartbeat key with a TTL;
+//	              wl:<id> the set of lease ids the worker holds
+//	seeds         zset of the job's seeds, by first arrival
+//	robots:<o>    robots.txt of origin o shared by the fleet, with a TTL
+//	t:<token>     a call's cached reply for two minutes, so that a call
+//	              retried after a lost reply is not applied twice
+//	wake          pub/sub channel: published when work may have become
+//	              available, so idle workers poll at once
+//
+// Every change is one Lua script (add, lease, complete, beat), run
+// atomically by Redis with one round trip per batch. Times come from the
+// Redis server's clock (TIME), so workers' clocks need not agree; a lease's
+// Expires is reported on the worker's clock, never later than Redis will
+// take it back.
+//
+// # Failure
+//
+// A worker that dies keeps its leases until they expire or its heartbeat
+// lapses (Options.HeartbeatTTL), whichever comes first; then any worker
+// hands them back to their queues, in place. Completions of leases that
+// ended are fenced off by lease id. Calls that fail for a connection error
+// (Redis restarting, a failover) are retried with backoff until their
+// context ends. What survives a Redis crash depends on its persistence:
+// with appendonly yes and appendfsync always nothing acknowledged is lost;
+// with appendfsync everysec up to about a second of changes may be, which
+// can hand out again (refetch) the URLs leased or completed in that second
+// but loses none of the queue older than that.
+//
+// Options.Strict is not supported: Open refuses it.
+//
+// Package redis imports frontier and no other package of this module.
+package redis

@@ -1,0 +1,219 @@
+// Package redistest starts a throwaway redis-server for tests: on a free
+// loopback port, with its data in a temporary directory and AOF
+// persistence on, stopped when the test ends.
+//
+// When redis-server is not installed, Start skips the test with a message
+// saying so, except in CI (the environment variable CI is "true"), where
+// it fails it: there a missing server is a broken setup, not a choice.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a redis-server process run for a test. Its methods are safe
+// for concurrent use.
+type Server struct {
+	t    testing.TB
+	bin  string
+	args []string
+	dir  string
+	port int
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start starts redis-server on a free port of 127.0.0.1 with a temporary
+// directory, "--appendonly yes" and no RDB snapshots, plus extra (such as
+// "--appendfsync", "always"), and stops it when the test ends.
+func Start(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redistest: redis-server is not installed; CI must install it (Debian package redis-server): %v", err)
+		}
+		t.Skipf("redistest: redis-server is not installed, skipping a test that needs a real Redis (apt-get install redis-server)")
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	s.args = append([]string{
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", "",
+		"--protected-mode", "yes",
+	}, extra...)
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Addr returns the server's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// URL returns the redis:// URL of database db.
+func (s *Server) URL(db int) string { return "redis://" + s.Addr() + "/" + strconv.Itoa(db) }
+
+// Dir returns the server's data directory.
+func (s *Server) Dir() string { return s.dir }
+
+func (s *Server) start() error {
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Dir = s.dir
+	log, err := os.Create(filepath.Join(s.dir, "redis.log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("redistest: start redis-server: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		log.Close()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := s.ping(); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("redistest: redis-server on %s not ready: %v\n%s", s.Addr(), err, s.log())
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("redistest: redis-server exited at start:\n%s", s.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// ping sends PING and expects PONG (not LOADING).
+func (s *Server) ping() error {
+	c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return errors.New(strings.TrimSpace(line))
+	}
+	return nil
+}
+
+func (s *Server) log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	return string(b)
+}
+
+// stop signals the server and waits for it to exit.
+func (s *Server) stop(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Stop shuts the server down cleanly (SIGTERM: the AOF is flushed). It is
+// called when the test ends; calling it earlier is fine.
+func (s *Server) Stop() { s.stop(syscall.SIGTERM) }
+
+// Kill kills the server with SIGKILL, as a crash would.
+func (s *Server) Kill() { s.stop(syscall.SIGKILL) }
+
+// Restart starts the server again on the same port and directory, after
+// Stop or Kill; it reloads its data from the AOF.
+func (s *Server) Restart() {
+	s.t.Helper()
+	var err error
+	for range 50 { // the port may linger a moment after a kill
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatal(err)
+}
+
+// Info returns the fields of INFO section, such as "memory".
+func (s *Server) Info(ctx context.Context, section string) (map[string]string, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", s.Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "INFO %s\r\n", section); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
+	if err != nil {
+		return nil, fmt.Errorf("redistest: INFO reply %q", head)
+	}
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(buf), "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
