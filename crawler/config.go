@@ -12,6 +12,7 @@ import (
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/robots"
+	"github.com/hivecrawl/crawl/sitemap"
 )
 
 // Frontier is the work queue the crawler consumes; frontier.Memory and the
@@ -164,6 +165,20 @@ type Config struct {
 	// such URLs are recorded with class "denied". False, the zero value,
 	// allows every address, as a crawl of loopback test servers needs.
 	DenyPrivate bool
+	// Assets also fetches the in-scope assets each parsed page embeds
+	// (parse.Page.Assets: images, scripts, stylesheets, media, iframes),
+	// whatever MaxDepth says. Assets are recorded with Result.Asset set,
+	// are not parsed for links, and are counted in Summary.Assets, not in
+	// Done, Failed, MaxPages or MaxPagesPerHost.
+	Assets bool
+	// Sitemaps seeds the crawl with the URLs listed in the sitemaps of the
+	// seeds' hosts: those named by robots.txt Sitemap lines, and
+	// /sitemap.xml. Sitemap indexes and gzip-compressed sitemaps are
+	// followed, within SitemapLimits. The URLs are scoped like links.
+	Sitemaps bool
+	// SitemapLimits caps what is read from sitemaps; zero fields take the
+	// defaults of package sitemap (50 MB and 50,000 URLs per file).
+	SitemapLimits sitemap.Limits
 
 	// Frontier holds the work; nil means frontier.NewMemory.
 	Frontier Frontier
@@ -180,6 +195,14 @@ type Config struct {
 	Sink Sink
 	// Observer is told about the crawl; nil means nobody.
 	Observer Observer
+	// Handler is told about every recorded URL with its response, parsed
+	// page and items; nil means nobody, and no response outlives its
+	// processing.
+	Handler Handler
+	// Extractor extracts items from each parsed HTML page for the Handler
+	// (and for Pages); nil extracts nothing. It runs only when a Handler
+	// or Pages receives the items.
+	Extractor Extractor
 }
 
 // ErrConfig is wrapped by every error Validate returns.
@@ -203,6 +226,9 @@ func (c *Config) Validate() error {
 	case "", ScopeHost, ScopeDomain, ScopeAny:
 	default:
 		return fmt.Errorf("%w: scope %q: want host, domain or any", ErrConfig, c.Scope)
+	}
+	if err := c.SitemapLimits.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return nil
 }

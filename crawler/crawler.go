@@ -29,6 +29,8 @@ type Crawler struct {
 	hostMu    sync.Mutex
 	hostCount map[string]int // attempts per host, for MaxPagesPerHost
 	sinkErr   atomic.Pointer[error]
+	assets    atomic.Int64 // asset URLs recorded (Config.Assets)
+	handler   Handler      // the run's; set by run before the workers start
 }
 
 // New checks cfg and builds a Crawler, filling nil components with the
@@ -116,6 +118,14 @@ func (c *Crawler) FrontierStats(ctx context.Context) (frontier.Stats, error) {
 // for a later run. Seeds must be absolute http(s) URLs; a resumed crawl may
 // pass none. Run returns ctx's error when it was stopped early.
 func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
+	return c.run(ctx, c.cfg.Handler, c.cfg.Grace, seeds)
+}
+
+// run is Run with the run's own handler and grace period (Pages brings
+// its own).
+func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds []string) (Summary, error) {
+	c.handler = h
+	c.sinkErr.Store(nil)
 	start := time.Now()
 	reqs := make([]frontier.Request, 0, len(seeds))
 	for _, s := range seeds {
@@ -129,13 +139,21 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
 	if _, err := c.cfg.Frontier.Add(ctx, reqs); err != nil {
 		return Summary{}, fmt.Errorf("crawler: add seeds: %w", err)
 	}
+	var fromSitemaps int64
+	if c.cfg.Sitemaps {
+		n, err := c.seedSitemaps(ctx, reqs)
+		if err != nil {
+			return Summary{SitemapURLs: n}, err
+		}
+		fromSitemaps = n
+	}
 
 	// Requests in flight run under fetchCtx, which outlives ctx by the grace
 	// period; leasing stops as soon as ctx ends.
 	fetchCtx, cancelFetch := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFetch()
 	stopGrace := context.AfterFunc(ctx, func() {
-		t := time.NewTimer(c.cfg.Grace)
+		t := time.NewTimer(grace)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -159,7 +177,8 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
 	wg.Wait()
 	cancelFetch()
 	close(errc)
-	sum := Summary{Done: c.done.Load(), Failed: c.failed.Load(), Elapsed: time.Since(start)}
+	sum := Summary{Done: c.done.Load(), Failed: c.failed.Load(), Assets: c.assets.Load(),
+		SitemapURLs: fromSitemaps, Elapsed: time.Since(start)}
 	if err := <-errc; err != nil {
 		return sum, err
 	}
@@ -189,7 +208,7 @@ func (c *Crawler) work(ctx, fetchCtx context.Context) error {
 		outcomes := make([]frontier.Outcome, 0, len(leases))
 		for _, l := range leases {
 			o := w.process(fetchCtx, l)
-			if o.Status == frontier.Retry && c.cfg.MaxPages > 0 {
+			if o.Status == frontier.Retry && c.cfg.MaxPages > 0 && !isAsset(l.Request) {
 				c.started.Add(-1) // the URL is not finished: give its slot back
 			}
 			outcomes = append(outcomes, o)
@@ -209,6 +228,10 @@ func (c *Crawler) work(ctx, fetchCtx context.Context) error {
 type worker struct {
 	c     *Crawler
 	links []frontier.Request
+	// The current URL's response and parsed page, kept for the run's
+	// Handler only.
+	resp   *fetch.Response
+	parsed *parse.Page
 }
 
 // hopError is a redirect hop refused by scope or robots.
@@ -262,13 +285,23 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	req := l.Request
 	out := frontier.Outcome{Lease: l, Status: frontier.Done}
 	res := Result{URL: req.URL, Depth: req.Depth, Parent: req.Parent, Attempts: req.Attempts + 1}
+	w.resp, w.parsed = nil, nil
+	asset := isAsset(req)
+	if asset {
+		res.Depth, res.Asset = -req.Depth, true
+		if c.cfg.MaxPages > 0 {
+			c.started.Add(-1) // assets take no MaxPages slot
+		}
+	}
 
 	u, err := url.Parse(req.URL)
 	if err != nil {
 		res.Error, res.Detail = fetch.ClassInvalidURL, err.Error()
-		return c.finish(out, &res, frontier.Failed)
+		return w.finish(ctx, out, &res, frontier.Failed)
 	}
-	if c.overHostBudget(u.Host) {
+	// The budget counts URLs, not attempts: a retry was counted on its first
+	// attempt, and must reach its record.
+	if !asset && req.Attempts == 0 && c.overHostBudget(u.Host) {
 		// Dropped silently: the host's page budget is spent. The URL was
 		// not attempted, so it gives back its MaxPages slot.
 		if c.cfg.MaxPages > 0 {
@@ -285,7 +318,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			// DenyPrivate refused the host's address: it will not change by
 			// waiting, so this is final.
 			res.Error, res.Detail = fetch.ClassDenied, err.Error()
-			return c.finish(out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res, frontier.Failed)
 		case errors.Is(err, robots.ErrUnavailable):
 			if req.Attempts < c.cfg.Retries {
 				c.cfg.Observer.Retried(ClassRobotsUnavailable)
@@ -294,14 +327,14 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 				return out
 			}
 			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
-			return c.finish(out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res, frontier.Failed)
 		case err != nil:
 			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
-			return c.finish(out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res, frontier.Failed)
 		case !d.Allowed:
 			c.cfg.Observer.RobotsBlocked()
 			res.Error, res.Detail = ClassRobots, "disallowed by robots.txt"
-			return c.finish(out, &res, frontier.Done)
+			return w.finish(ctx, out, &res, frontier.Done)
 		}
 		out.HostDelay = d.CrawlDelay
 	}
@@ -310,6 +343,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	c.inFlight.Add(1)
 	res.FetchedAt = time.Now().UTC()
 	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkHop)
+	if c.handler != nil {
+		w.resp = resp
+	}
 	c.inFlight.Add(-1)
 	if ctx.Err() != nil && (err != nil || resp == nil) {
 		c.cfg.Observer.FetchFinished(0, fetch.ClassCanceled, 0, time.Since(res.FetchedAt))
@@ -335,9 +371,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			return c.retry(out, req.Attempts, 0)
 		}
 		if resp != nil && class != fetch.ClassTooLarge {
-			return c.finish(out, &res, frontier.Done)
+			return w.finish(ctx, out, &res, frontier.Done)
 		}
-		return c.finish(out, &res, frontier.Failed)
+		return w.finish(ctx, out, &res, frontier.Failed)
 	case resp.Status == 429 || resp.Status >= 500:
 		if req.Attempts < c.cfg.Retries {
 			if resp.Status == 429 {
@@ -352,13 +388,13 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			res.Error = ClassHTTP4xx
 		}
 		res.Detail = fmt.Sprintf("HTTP %d after %d attempts", resp.Status, res.Attempts)
-		return c.finish(out, &res, frontier.Done)
+		return w.finish(ctx, out, &res, frontier.Done)
 	case resp.Status >= 400:
 		res.Error, res.Detail = ClassHTTP4xx, fmt.Sprintf("HTTP %d", resp.Status)
-		return c.finish(out, &res, frontier.Done)
+		return w.finish(ctx, out, &res, frontier.Done)
 	}
 
-	if resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body) {
+	if !asset && resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body) {
 		base, err := url.Parse(resp.FinalURL)
 		if err != nil {
 			base = u
@@ -366,14 +402,20 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
 		if err != nil {
 			res.Error, res.Detail = ClassParse, err.Error()
-			return c.finish(out, &res, frontier.Done)
+			return w.finish(ctx, out, &res, frontier.Done)
 		}
 		res.Title = page.Title
 		res.Links = page.Found
 		res.LinksTruncated = page.Truncated
 		out.Links = w.discover(req, page.Links)
+		if c.cfg.Assets {
+			out.Links = w.withAssets(req, out.Links, page.Assets)
+		}
+		if c.handler != nil {
+			w.parsed = page
+		}
 	}
-	return c.finish(out, &res, frontier.Done)
+	return w.finish(ctx, out, &res, frontier.Done)
 }
 
 // discover turns a page's links into in-scope requests one level deeper,
@@ -430,9 +472,12 @@ func (c *Crawler) cutOff(out frontier.Outcome) frontier.Outcome {
 // finish records the result and sets the outcome's final status.
 func (c *Crawler) finish(out frontier.Outcome, res *Result, status frontier.Status) frontier.Outcome {
 	out.Status = status
-	if status == frontier.Failed {
+	switch {
+	case res.Asset:
+		c.assets.Add(1)
+	case status == frontier.Failed:
 		c.failed.Add(1)
-	} else {
+	default:
 		c.done.Add(1)
 	}
 	if c.cfg.Sink != nil {

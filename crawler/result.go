@@ -45,6 +45,9 @@ type Result struct {
 	Error string `json:"error,omitempty"`
 	// Detail explains Error in words; it is not stable.
 	Detail string `json:"detail,omitempty"`
+	// Asset reports a URL fetched as an embedded asset of its parent
+	// (Config.Assets): not parsed, and counted in Summary.Assets.
+	Asset bool `json:"asset,omitempty"`
 }
 
 // Summary totals a crawl.
@@ -52,6 +55,13 @@ type Summary struct {
 	Done    int64         // URLs that got a response
 	Failed  int64         // URLs recorded with an error and no response
 	Elapsed time.Duration // wall time of Run
+
+	// Assets counts asset URLs recorded (Config.Assets), whatever their
+	// outcome; they are not in Done or Failed.
+	Assets int64
+	// SitemapURLs counts URLs from sitemaps added to the frontier
+	// (Config.Sitemaps), after scope and de-duplication.
+	SitemapURLs int64
 }
 
 // PagesPerSecond is (Done+Failed) per second of Elapsed.

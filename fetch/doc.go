@@ -7,6 +7,9 @@
 // A Client owns one tuned *http.Transport (keep-alive on, a per-host
 // connection cap, connect, header and whole-request timeouts) and no cookie
 // jar. It reads no environment variables: in particular no proxy is used.
+// With Options.DenyPrivate it refuses, after DNS resolution, to connect to
+// any address that is not public (see PublicAddr), so that a page cannot
+// steer the crawler into the network it runs in.
 //
 // Client.Get is a smaller GET for robots.txt and sitemaps; it satisfies
 // robots.Getter.

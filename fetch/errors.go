@@ -42,6 +42,10 @@ const (
 	ClassBadRedirect = "bad_redirect"
 	// ClassCanceled: the caller's context was canceled.
 	ClassCanceled = "canceled"
+	// ClassDenied: Options.DenyPrivate refused to connect to an address
+	// that is not public (private, loopback, link-local and so on), for the
+	// URL itself or for a redirect hop.
+	ClassDenied = "denied"
 	// ClassInvalidURL: the URL to fetch is unparseable, has no host, or its
 	// scheme is not http or https.
 	ClassInvalidURL = "invalid_url"

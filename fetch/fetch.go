@@ -78,6 +78,21 @@ type Options struct {
 	// longer sent, for the rest of the fetch. User-Agent and
 	// Accept-Encoding here are ignored; Accept replaces the default.
 	Header http.Header
+	// HeaderOrigins, when not empty, further limits the credential headers
+	// of Header to fetches whose first URL is on one of these origins, such
+	// as "https://example.com" or "http://127.0.0.1:8080" (scheme, host and
+	// port count; a path is ignored). Set it whenever a Client with
+	// credentials may be asked for other hosts, by a link or by the
+	// robots.txt of a redirect's target: otherwise the first request of
+	// every fetch carries them, whatever its host. Empty means no limit.
+	HeaderOrigins []string
+	// DenyPrivate refuses to connect to addresses that are not public (see
+	// PublicAddr): private, loopback, link-local (169.254.169.254 among
+	// them), unspecified, multicast and reserved ones. The check runs on the
+	// address being dialed, after DNS resolution, for every connection: the
+	// first request, each redirect hop and robots.txt. A refused fetch fails
+	// with ClassDenied. False allows every address.
+	DenyPrivate bool
 }
 
 // Validate reports whether o has values New would not honor: negative
@@ -95,7 +110,25 @@ func (o Options) Validate() error {
 	case o.MaxConnsPerHost < 0:
 		return fmt.Errorf("fetch: negative MaxConnsPerHost %d", o.MaxConnsPerHost)
 	}
+	for _, s := range o.HeaderOrigins {
+		if _, err := originKey(s); err != nil {
+			return fmt.Errorf("fetch: HeaderOrigins: %w", err)
+		}
+	}
 	return nil
+}
+
+// originKey returns "scheme://host:port" for an absolute http(s) URL, with
+// the host lower-cased and the default port written out.
+func originKey(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), portOf(u)), nil
 }
 
 // withDefaults returns o with zero (and invalid negative) fields replaced by
@@ -160,9 +193,12 @@ type Response struct {
 // meant to be shared by all workers of a crawl: it owns the connection pool.
 type Client struct {
 	opts Options
-	tr   *http.Transport
-	hc   *http.Client
-	bufs sync.Pool // of *bytes.Buffer: scratch for bodies of unknown length
+	// credOrigins holds the originKey of each Options.HeaderOrigins entry;
+	// nil means no limit.
+	credOrigins map[string]bool
+	tr          *http.Transport
+	hc          *http.Client
+	bufs        sync.Pool // of *[]byte: scratch for bodies of unknown length
 }
 
 // New returns a Client configured by opts; see Options for the defaults.
@@ -170,6 +206,9 @@ type Client struct {
 func New(opts Options) *Client {
 	opts = opts.withDefaults()
 	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	if opts.DenyPrivate {
+		dialer.ControlContext = denyPrivate
+	}
 	tr := &http.Transport{
 		Proxy:                  nil, // libraries read no environment
 		DialContext:            dialer.DialContext,
@@ -193,7 +232,15 @@ func New(opts Options) *Client {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	c.bufs.New = func() any { return new(bytes.Buffer) }
+	c.bufs.New = func() any { return new([]byte) }
+	for _, s := range opts.HeaderOrigins {
+		if c.credOrigins == nil {
+			c.credOrigins = make(map[string]bool)
+		}
+		if k, err := originKey(s); err == nil { // Validate reports the others
+			c.credOrigins[k] = true
+		}
+	}
 	return c
 }
 
@@ -265,8 +312,13 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 
 	origin := u
 	sendCreds := true
+	headerCreds := c.credOrigins == nil
+	if !headerCreds {
+		k, err := originKey(u.String())
+		headerCreds = err == nil && c.credOrigins[k]
+	}
 	for hops := 0; ; hops++ {
-		resp, err := c.do(reqCtx, u, sendCreds)
+		resp, err := c.do(reqCtx, u, sendCreds, sendCreds && headerCreds)
 		if err != nil {
 			return fail(err)
 		}
@@ -298,16 +350,16 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 	}
 }
 
-// do sends one GET for u, with credentials from Options.Header only if
-// sendCreds.
-func (c *Client) do(ctx context.Context, u *url.URL, sendCreds bool) (*http.Response, error) {
+// do sends one GET for u, with the userinfo of u only if sendCreds and the
+// credential headers of Options.Header only if headerCreds.
+func (c *Client) do(ctx context.Context, u *url.URL, sendCreds, headerCreds bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", acceptHeader)
 	for k, vv := range c.opts.Header {
-		if !sendCreds && isCredential(k) {
+		if !headerCreds && isCredential(k) {
 			continue
 		}
 		req.Header[k] = vv
@@ -348,23 +400,26 @@ func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL
 }
 
 // readBody reads r, a body of contentLength bytes (-1: unknown), up to max
-// bytes. It reports whether there was more. A body of known length within
-// the cap is read into one slice of that size; others go through a pooled
-// scratch buffer and are copied out, so the caller owns the result.
+// bytes. It reports whether there was more. A body of known length is read
+// into one slice of that size, or of the cap when it claims more. A body of
+// unknown length starts in a pooled scratch slice and, if it fits there, is
+// copied out, so the caller owns the result; a longer one grows its own
+// slice, never past the cap plus one byte. Either way a body at the cap
+// costs about the cap, not several times it.
 func (c *Client) readBody(r io.Reader, contentLength, max int64) (body []byte, truncated bool, err error) {
-	lr := &io.LimitedReader{R: r, N: max + 1}
-	if contentLength >= 0 && contentLength <= max {
-		// One spare byte lets the read that returns io.EOF land without
-		// growing the slice.
-		body, err = readAll(lr, make([]byte, 0, contentLength+1))
+	// One spare byte tells a body at the cap from a longer one, and lets the
+	// read that returns io.EOF land without growing the slice.
+	limit := max + 1
+	lr := &io.LimitedReader{R: r, N: limit}
+	if contentLength >= 0 {
+		body, err = readAll(lr, make([]byte, 0, min(contentLength, max)+1), limit)
 	} else {
-		buf := c.bufs.Get().(*bytes.Buffer)
-		buf.Reset()
-		_, err = buf.ReadFrom(lr)
-		body = bytes.Clone(buf.Bytes())
-		if buf.Cap() <= maxPooledBuffer {
-			c.bufs.Put(buf)
+		scratch := c.bufs.Get().(*[]byte)
+		body, err = readAll(lr, (*scratch)[:0], limit)
+		if cap(body) <= maxPooledBuffer {
+			body, *scratch = bytes.Clone(body), body[:0]
 		}
+		c.bufs.Put(scratch)
 	}
 	if err != nil {
 		return nil, false, err
@@ -375,11 +430,14 @@ func (c *Client) readBody(r io.Reader, contentLength, max int64) (body []byte, t
 	return body, false, nil
 }
 
-// readAll is io.ReadAll starting from b.
-func readAll(r io.Reader, b []byte) ([]byte, error) {
+// readAll is io.ReadAll starting from b, growing b by doubling but never
+// past limit bytes of capacity; r must not yield more than limit bytes.
+func readAll(r io.Reader, b []byte, limit int64) ([]byte, error) {
 	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+		if len(b) == cap(b) && int64(cap(b)) < limit {
+			grown := make([]byte, len(b), min(max(2*int64(cap(b)), 4096), limit))
+			copy(grown, b)
+			b = grown
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

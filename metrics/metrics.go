@@ -12,7 +12,7 @@ import (
 // usable response can end with. Any other value is counted as "other".
 var FailureClasses = []string{
 	"timeout", "dns", "connect", "tls", "reset", "too_large", "redirect_limit",
-	"bad_redirect", "canceled", "invalid_url", "out_of_scope", "robots",
+	"bad_redirect", "canceled", "denied", "invalid_url", "out_of_scope", "robots",
 	"robots_unavailable", "other",
 }
 

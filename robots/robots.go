@@ -267,7 +267,9 @@ func (c *Cache) fill(ctx context.Context, e *entry) {
 	now := c.now()
 	switch {
 	case err != nil:
-		e.err = fmt.Errorf("%w: %s: %v", ErrUnavailable, robotsURL, err)
+		// The Getter's error stays in the chain, so that a caller can tell
+		// a refusal it will never get past from a passing failure.
+		e.err = fmt.Errorf("%w: %s: %w", ErrUnavailable, robotsURL, err)
 		e.expires = now.Add(c.retryAfter)
 	case status >= 200 && status < 300:
 		e.group, e.sitemaps = parse(body, c.token)

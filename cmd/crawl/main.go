@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 
 	cfg := o.crawlerConfig()
+	if cfg.DenyPrivate = o.denyPrivate(ctx); !cfg.DenyPrivate && o.DenyPrivate == nil {
+		log.Info("a seed is on a private address: private addresses are allowed (--deny-private=true refuses them)")
+	}
 	if o.IgnoreRobots {
 		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
 	}
@@ -120,6 +123,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		sink.FlushEvery = time.Nanosecond
 	}
 	cfg.Sink = sink
+	pipe, err := o.pipelineOptions.setup(&cfg, stdout, o.State != "")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := pipe.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("outputs: %w", cerr)
+		}
+	}()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -150,6 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	fmt.Fprintf(stderr, "crawl: done %d, failed %d, elapsed %s, %.1f pages/s\n",
 		sum.Done, sum.Failed, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
+	pipe.report(stderr, sum, &o.pipelineOptions)
 	if o.MetricsAddr != "" {
 		lingerMetrics(ctx, o.MetricsLinger, log)
 	}

@@ -47,22 +47,29 @@ type options struct {
 	FailOnError     bool          `yaml:"fail-on-error"`
 	Quiet           bool          `yaml:"quiet"`
 	StripParams     []string      `yaml:"strip-params"`
+	MaxLinks        int           `yaml:"max-links"`
+	MaxURLLength    int           `yaml:"max-url-length"`
+	DenyPrivate     *bool         `yaml:"deny-private"` // nil: decided from the seeds
 	Order           string        `yaml:"order"`
 	State           string        `yaml:"state"`
+
+	pipelineOptions `yaml:",inline"` // rules and outputs: pipeline.go
 }
 
 func defaultOptions() options {
 	return options{
-		Concurrency: 16,
-		PerHost:     2,
-		Rate:        5,
-		UserAgent:   crawler.DefaultUserAgent,
-		Scope:       crawler.ScopeHost,
-		Timeout:     30 * time.Second,
-		MaxBody:     10 << 20,
-		Retries:     2,
-		Grace:       10 * time.Second,
-		Order:       "bfs",
+		Concurrency:  16,
+		PerHost:      2,
+		Rate:         5,
+		UserAgent:    crawler.DefaultUserAgent,
+		Scope:        crawler.ScopeHost,
+		Timeout:      30 * time.Second,
+		MaxBody:      10 << 20,
+		Retries:      2,
+		Grace:        10 * time.Second,
+		Order:        "bfs",
+		MaxLinks:     parse.DefaultMaxLinks,
+		MaxURLLength: parse.DefaultMaxLength,
 	}
 }
 
@@ -87,6 +94,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.Func("include", "follow only URLs matching `regex` (repeatable)", appendTo(&o.Include))
 	fs.Func("exclude", "never follow URLs matching `regex` (repeatable)", appendTo(&o.Exclude))
 	fs.Func("strip-param", "remove query parameter `name` (or prefix*) from URLs (repeatable)", appendTo(&o.StripParams))
+	fs.IntVar(&o.MaxLinks, "max-links", o.MaxLinks, "max links followed from one page (0 = unlimited)")
+	fs.IntVar(&o.MaxURLLength, "max-url-length", o.MaxURLLength, "drop URLs longer than this many bytes")
+	fs.Var(triBool{&o.DenyPrivate}, "deny-private", "refuse private, loopback and link-local addresses (default: on unless a seed is on one)")
 	fs.IntVar(&o.MaxDepth, "max-depth", o.MaxDepth, "max link depth from a seed (0 = unlimited)")
 	fs.IntVar(&o.MaxPages, "max-pages", o.MaxPages, "stop after this many URLs (0 = unlimited)")
 	fs.IntVar(&o.MaxPagesPerHost, "max-pages-per-host", o.MaxPagesPerHost, "max URLs per host (0 = unlimited)")
@@ -102,6 +112,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress output")
 	fs.StringVar(&o.Order, "order", o.Order, "scheduling order: bfs, dfs or best (shallow, short paths first)")
 	fs.StringVar(&o.State, "state", o.State, "keep the frontier in `dir` on disk: survives a crash, resumes when run again")
+	o.pipelineOptions.addFlags(fs)
 	// The flag package would print the usage on every error; errors are
 	// one line here, and the usage is printed only for -h.
 	fs.Usage = func() {}
@@ -187,6 +198,10 @@ func (o *options) validate() error {
 		return bad("--max-body must be positive (got %d)", o.MaxBody)
 	case o.Retries < 0:
 		return bad("--retries must not be negative (got %d)", o.Retries)
+	case o.MaxLinks < 0:
+		return bad("--max-links must not be negative (got %d)", o.MaxLinks)
+	case o.MaxURLLength <= 0:
+		return bad("--max-url-length must be positive (got %d)", o.MaxURLLength)
 	case o.MetricsLinger < 0:
 		return bad("--metrics-linger must not be negative (got %s)", o.MetricsLinger)
 	case o.MetricsLinger > 0 && o.MetricsAddr == "":
@@ -211,10 +226,16 @@ func (o *options) validate() error {
 	default:
 		return bad("--order %q: want bfs, dfs or best", o.Order)
 	}
+	if err := o.pipelineOptions.validate(o.Output); err != nil {
+		return err
+	}
 	if len(o.Seeds) == 0 && o.State == "" {
 		return bad("no URL to crawl (usage: crawl [flags] URL...)")
 	}
-	norm := parse.Normalizer{StripParams: o.StripParams}
+	norm := o.normalizer()
+	if err := norm.Validate(); err != nil {
+		return bad("--strip-param: %v", err)
+	}
 	for _, s := range o.Seeds {
 		if _, err := norm.Canonical(s); err != nil {
 			return bad("seed %q: %v", s, err)
@@ -246,7 +267,11 @@ func (o *options) crawlerConfig() crawler.Config {
 		MaxBodyBytes:    int64(o.MaxBody),
 		Retries:         o.Retries,
 		Grace:           o.Grace,
-		Normalizer:      parse.Normalizer{StripParams: o.StripParams},
+		Normalizer:      o.normalizer(),
+		MaxLinks:        o.MaxLinks,
+	}
+	if o.MaxLinks == 0 {
+		cfg.MaxLinks = -1 // the flag's 0 means unlimited
 	}
 	if o.Rate == 0 {
 		cfg.Rate = -1 // the flag's 0 means unlimited
@@ -266,6 +291,35 @@ func (o *options) crawlerConfig() crawler.Config {
 	}
 	return cfg
 }
+
+// normalizer is the URL canonicalization the options ask for.
+func (o *options) normalizer() parse.Normalizer {
+	return parse.Normalizer{StripParams: o.StripParams, MaxLength: o.MaxURLLength}
+}
+
+// triBool is a boolean flag that may also be left unset (nil): --name and
+// --name=true set it, --name=false clears it.
+type triBool struct{ p **bool }
+
+func (b triBool) String() string {
+	if b.p == nil || *b.p == nil {
+		return "auto"
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+// Set implements flag.Value.
+func (b triBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = &v
+	return nil
+}
+
+// IsBoolFlag lets the flag be given without a value.
+func (b triBool) IsBoolFlag() bool { return true }
 
 // byteSize is a size in bytes that accepts KiB/MiB/GiB (and KB/MB/GB)
 // suffixes in flags and YAML.

@@ -218,6 +218,9 @@ func pebbleOptions(readOnly bool) *pebble.Options {
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	if debugTune != nil {
+		debugTune(o)
+	}
 	// The cache is sized small on purpose: lookups that miss the in-memory
 	// filter are rare, and queue scans read each block once.
 	o.Cache = pebble.NewCache(8 << 20)
@@ -507,3 +510,5 @@ var (
 	_ heap.Interface = (*hostHeap)(nil)
 	_ heap.Interface = (*leaseHeap)(nil)
 )
+
+var debugTune func(*pebble.Options)

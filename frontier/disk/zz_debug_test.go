@@ -11,6 +11,23 @@ import (
 	"github.com/hivecrawl/crawl/frontier"
 )
 
+func TestDebugTune(t *testing.T) {
+	tunes := map[string]func(*pebble.Options){
+		"base": nil,
+		"l0":   func(o *pebble.Options) { o.L0CompactionThreshold = 16; o.L0StopWritesThreshold = 64; o.LBaseMaxBytes = 256 << 20 },
+		"fmt":  func(o *pebble.Options) { o.FormatMajorVersion = pebble.FormatFlushableIngest },
+		"mem64": func(o *pebble.Options) { o.MemTableSize = 64 << 20; o.MemTableStopWritesThreshold = 2 },
+		"all":  func(o *pebble.Options) { o.L0CompactionThreshold = 16; o.L0StopWritesThreshold = 64; o.LBaseMaxBytes = 256 << 20; o.FormatMajorVersion = pebble.FormatFlushableIngest },
+	}
+	for _, name := range []string{"base", "l0", "fmt", "mem64", "all"} {
+		t.Run(name, func(t *testing.T) {
+			debugTune = tunes[name]
+			TestDebugCommit(t)
+		})
+	}
+	debugTune = nil
+}
+
 func TestDebugCommit(t *testing.T) {
 	d := openTest(t, t.TempDir(), Options{})
 	defer d.Close()
@@ -38,6 +55,6 @@ func TestDebugCommit(t *testing.T) {
 	t.Logf("CPU %v: %v per add", cpu, cpu/(32*30000))
 	m := d.db.Metrics()
 	t.Logf("%v: %.0f adds/s; WAL fsync: %v", el, 32*30000/el.Seconds(), m.WAL)
-	t.Logf("%s", m)
+	t.Logf("compactions %d, written %d MB", m.Compact.Count, m.Total().TableBytesFlushed+m.Total().TableBytesCompacted>>20)
 	_ = pebble.Sync
 }

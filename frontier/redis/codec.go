@@ -27,6 +27,8 @@ var (
 	completeLua string
 	//go:embed lua/beat.lua
 	beatLua string
+	//go:embed lua/owners.lua
+	ownersLua string
 )
 
 // scripts are the Lua scripts every change goes through; each is the

@@ -19,13 +19,12 @@
 //	ready         zset: hosts with queued requests and room under their cap,
 //	              scored by their next-allowed time
 //	leases        zset: lease id -> expiry
-//	lease         hash: lease id -> (host, score, member, worker)
+//	lease         hash: lease id -> msgpack(host, score, member, worker)
 //	s:<bucket>    hash: the seen set, a linear hash table of fingerprints
 //	              (field = the top 7 bytes of the 64-bit fingerprint, the low
 //	              byte being the bucket's); about 40 fields a bucket, so
 //	              Redis keeps each as a small listpack: ~12 bytes a URL
-//	workers       set of worker ids; w:<id> a heartbeat key with a TTL;
-//	              wl:<id> the set of lease ids the worker holds
+//	workers       set of worker ids; w:<id> a heartbeat key with a TTL
 //	seeds         zset of the job's seeds, by first arrival
 //	robots:<o>    robots.txt of origin o shared by the fleet, with a TTL
 //	t:<token>     a call's cached reply for two minutes, so that a call

@@ -51,6 +51,15 @@ func Inspect(ctx context.Context, rawURL, job string) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("redis: workers: %w", err)
 	}
+	held, err := goredis.NewScript(ownersLua).Run(ctx, c, []string{p + "lease"}).Slice()
+	if err != nil {
+		return Report{}, fmt.Errorf("redis: leases: %w", err)
+	}
+	leased := map[string]int64{}
+	for i := 0; i+1 < len(held); i += 2 {
+		owner, _ := held[i].(string)
+		leased[owner], _ = held[i+1].(int64)
+	}
 	rep := Report{Stats: st}
 	for _, id := range ids {
 		data, err := c.Get(ctx, p+"w:"+id).Result()
@@ -64,7 +73,7 @@ func Inspect(ctx context.Context, rawURL, job string) (Report, error) {
 		if json.Unmarshal([]byte(data), &w) != nil {
 			w = WorkerInfo{ID: id, Name: "?"}
 		}
-		w.Leased, _ = c.SCard(ctx, p+"wl:"+id).Result()
+		w.Leased = leased[id]
 		rep.Workers = append(rep.Workers, w)
 	}
 	sort.Slice(rep.Workers, func(i, j int) bool { return rep.Workers[i].Started.Before(rep.Workers[j].Started) })

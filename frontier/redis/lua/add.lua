@@ -1,5 +1,9 @@
--- add: ARGV[4..] = host table, request count, requests.
--- Returns {added}.
-local hosts, i = loadHosts(4)
-local added = addRequests(hosts, i + 1, tonumber(ARGV[i]))
-return finish({added}, true)
+-- add: ARGV[4..] = host table, request count, requests. Returns {added}.
+if CACHED then
+  return cmsgpack.unpack(CACHED)
+end
+local t = 4
+local i = t + 2 * tonumber(ARGV[t]) + 1
+local added = addRequests(t, i + 1, tonumber(ARGV[i]))
+local reply = {added}
+return finish(reply, cmsgpack.pack(reply))

@@ -16,11 +16,11 @@ local LDATA = P .. 'lease'   -- hash: lease id -> msgpack(host, score, member, o
 local WORKERS = P .. 'workers'
 local TOKKEY = P .. 't:' .. TOKEN
 
+-- CACHED is the reply of an earlier run of this very call (same token),
+-- whose reply was lost: each script returns it instead of running again.
+local CACHED = false
 if TOKEN ~= '' then
-  local cached = redis.call('GET', TOKKEY)
-  if cached then
-    return cmsgpack.unpack(cached)
-  end
+  CACHED = redis.call('GET', TOKKEY)
 end
 
 local clock = redis.call('TIME')
@@ -30,9 +30,10 @@ local meta = redis.call('HMGET', META, 'seq', 'lid', 'sl', 'sp', 's', 'q', 'l')
 local SEQ = tonumber(meta[1]) or 0
 local LID = tonumber(meta[2]) or 0
 -- The seen set is a linear hash table of 2^SL + SP buckets: bucket b holds
--- the fingerprints whose low SL (or SL+1, below the split pointer SP) bits
--- are b. A bucket keeps about SEEN_LOAD fingerprints, few enough for Redis
--- to keep it as a listpack (hash-max-listpack-entries, 128 by default).
+-- the fingerprints whose low SL bits (SL+1 below the split pointer SP) are
+-- b. A bucket keeps about SEEN_LOAD fingerprints on average and at most
+-- twice that, few enough for Redis to keep it a listpack
+-- (hash-max-listpack-entries, 128 by default).
 local SEEN_MIN_LEVEL = 8
 local SEEN_MAX_LEVEL = 31
 local SEEN_LOAD = 40
@@ -44,54 +45,45 @@ local LEASED0 = tonumber(meta[7]) or 0
 
 -- Counter deltas, written once at the end.
 local C = {q = 0, l = 0, d = 0, f = 0, h = 0, s = 0, u = 0}
-local touched = {} -- hosts whose place in READY must be recomputed
 local woke = false -- something may now be leasable, or the job drained
 
-local function hkey(host) return P .. 'h:' .. host end
-local function qkey(host) return P .. 'q:' .. host end
+local function hkey(name) return P .. 'h:' .. name end
+local function qkey(name) return P .. 'q:' .. name end
+
+-- callChunks calls cmd key with the flat list args, in chunks that stay
+-- within Lua's unpack limit.
+local function callChunks(cmd, key, args, step)
+  for i = 1, #args, step do
+    redis.call(cmd, key, unpack(args, i, math.min(i + step - 1, #args)))
+  end
+end
 
 -- be6 encodes an arrival number as 6 big-endian bytes: queue members
 -- start with it, so equal scores sort by arrival.
 local function be6(n)
-  local b = {}
-  for i = 6, 1, -1 do
-    b[i] = n % 256
-    n = math.floor(n / 256)
-  end
-  return string.char(b[1], b[2], b[3], b[4], b[5], b[6])
-end
-
-local function seenKey(lo)
-  local b = lo % 2 ^ SL
-  if b < SP then
-    b = lo % 2 ^ (SL + 1)
-  end
-  return P .. 's:' .. b
+  return struct.pack('>I6', n)
 end
 
 -- splitSeen splits bucket SP into SP and SP + 2^SL by bit SL of each
--- fingerprint. A field is the fingerprint's top 7 bytes (bits 63..8): the
--- low byte is implied by the bucket, as there are at least 2^8 buckets.
+-- fingerprint. A field is the fingerprint's top 7 bytes (bits 63..8); the
+-- low byte is implied by the bucket, there being at least 2^8 of them.
 local function splitSeen()
   local src = P .. 's:' .. SP
   local dst = P .. 's:' .. (SP + 2 ^ SL)
   local bit = 2 ^ (SL - 8)
-  local move = {}
+  local move, kv = {}, {}
   for _, f in ipairs(redis.call('HKEYS', src)) do
     local b5, b6, b7 = string.byte(f, 5, 7)
     local x = (b5 * 256 + b6) * 256 + b7 -- fingerprint bits 31..8
     if math.floor(x / bit) % 2 == 1 then
       move[#move + 1] = f
-    end
-  end
-  if #move > 0 then
-    redis.call('HDEL', src, unpack(move))
-    local kv = {}
-    for _, f in ipairs(move) do
       kv[#kv + 1] = f
       kv[#kv + 1] = '1'
     end
-    redis.call('HSET', dst, unpack(kv))
+  end
+  if #move > 0 then
+    callChunks('HDEL', src, move, 1000)
+    callChunks('HSET', dst, kv, 1000)
   end
   SP = SP + 1
   if SP == 2 ^ SL then
@@ -103,9 +95,12 @@ end
 -- markSeen adds an 8-byte big-endian fingerprint to the seen set and
 -- reports whether it was new.
 local function markSeen(fp)
-  local b5, b6, b7, b8 = string.byte(fp, 5, 8)
-  local lo = ((b5 * 256 + b6) * 256 + b7) * 256 + b8
-  if redis.call('HSETNX', seenKey(lo), string.sub(fp, 1, 7), '1') == 0 then
+  local lo = struct.unpack('>I4', fp, 5)
+  local b = lo % 2 ^ SL
+  if b < SP then
+    b = lo % 2 ^ (SL + 1)
+  end
+  if redis.call('HSETNX', P .. 's:' .. b, string.sub(fp, 1, 7), '1') == 0 then
     return false
   end
   C.s = C.s + 1
@@ -115,122 +110,166 @@ local function markSeen(fp)
   return true
 end
 
-local function inflight(host)
-  return tonumber(redis.call('HGET', hkey(host), 'i')) or 0
+-- H caches the hosts a script touches: their politeness state (i in
+-- flight, l last lease, n not before, d scheduler delay, c Crawl-delay)
+-- and queue length q, written back once by finish. A host counts in the
+-- hosts counter while it has requests queued or in flight.
+local H = {}
+local function host(name)
+  local h = H[name]
+  if h then
+    return h
+  end
+  local v = redis.call('HMGET', hkey(name), 'i', 'l', 'n', 'd', 'c')
+  h = {
+    name = name,
+    i = tonumber(v[1]) or 0,
+    l = tonumber(v[2]) or -1,
+    n = tonumber(v[3]) or 0,
+    d = tonumber(v[4]) or 0,
+    c = tonumber(v[5]) or 0,
+    q = redis.call('ZCARD', qkey(name)),
+    dirty = false,   -- state to write back
+    stale = false,   -- place in READY to recompute
+    pending = {},    -- (score, member) pairs to add to the queue
+  }
+  h.was = h.q > 0 or h.i > 0
+  H[name] = h
+  return h
 end
 
--- addNew queues a request unless its fingerprint was seen before.
-local function addNew(fp, host, score, body)
-  if not markSeen(fp) then
-    C.u = C.u + 1
-    return 0
+local function readyAt(h)
+  local at = h.n
+  if h.l >= 0 then
+    at = math.max(at, h.l + math.max(h.d, h.c))
   end
-  local qk = qkey(host)
-  if redis.call('ZCARD', qk) == 0 and inflight(host) == 0 then
-    C.h = C.h + 1
+  return at
+end
+
+-- place puts a host in READY at its next-allowed time if it has queued
+-- requests and room under the cap, and takes it out otherwise.
+local function place(h)
+  if h.q > 0 and (CAP < 0 or h.i < CAP) then
+    redis.call('ZADD', READY, readyAt(h), h.name)
+  else
+    redis.call('ZREM', READY, h.name)
   end
-  SEQ = SEQ + 1
-  redis.call('ZADD', qk, score, be6(SEQ) .. body)
+  h.stale = false
+end
+
+-- enqueue adds a member to a host's queue (written by flushQueues).
+local function enqueue(h, score, member)
+  local p = h.pending
+  p[#p + 1] = score
+  p[#p + 1] = member
+  if h.q == 0 then
+    h.stale = true
+  end
+  h.q = h.q + 1
   C.q = C.q + 1
-  touched[host] = true
   woke = true
-  return 1
 end
 
--- loadHosts reads the host table at ARGV[i]: a count, then (host,
--- scheduler delay) pairs. It records each host's delay and returns the
--- names and the index after the table.
-local function loadHosts(i)
-  local n = tonumber(ARGV[i])
-  local hosts = {}
-  for k = 1, n do
-    local host, delay = ARGV[i + 2 * k - 1], ARGV[i + 2 * k]
-    hosts[k] = host
-    if tonumber(delay) > 0 or redis.call('HEXISTS', hkey(host), 'd') == 1 then
-      redis.call('HSET', hkey(host), 'd', delay)
+local function flushQueues()
+  for name, h in pairs(H) do
+    if #h.pending > 0 then
+      callChunks('ZADD', qkey(name), h.pending, 1000)
+      h.pending = {}
     end
   end
-  return hosts, i + 2 * n + 1
 end
 
 -- addRequests adds n requests encoded at ARGV[i] as (fingerprint, host
--- index, score, body) and returns the number added and the next index.
-local function addRequests(hosts, i, n)
+-- index, score, body), the hosts being those of the host table at ARGV[t]
+-- (a count, then (host, scheduler delay) pairs). It returns the number
+-- added and the index after the requests.
+local function addRequests(t, i, n)
   local added = 0
   for k = 0, n - 1 do
     local j = i + 4 * k
-    added = added + addNew(ARGV[j], hosts[tonumber(ARGV[j + 1])], ARGV[j + 2], ARGV[j + 3])
+    if markSeen(ARGV[j]) then
+      local x = t + 2 * tonumber(ARGV[j + 1])
+      local h = host(ARGV[x - 1])
+      local d = tonumber(ARGV[x])
+      if h.d ~= d then
+        h.d = d
+        h.dirty = true
+        h.stale = true
+      end
+      SEQ = SEQ + 1
+      enqueue(h, ARGV[j + 2], be6(SEQ) .. ARGV[j + 3])
+      added = added + 1
+    else
+      C.u = C.u + 1
+    end
   end
   return added, i + 4 * n
 end
 
--- refresh puts host in READY at its next-allowed time if it has queued
--- requests and room under the cap, and takes it out otherwise.
-local function refresh(host)
-  local v = redis.call('HMGET', hkey(host), 'i', 'l', 'n', 'd', 'c')
-  local n = tonumber(v[1]) or 0
-  if (CAP >= 0 and n >= CAP) or redis.call('ZCARD', qkey(host)) == 0 then
-    redis.call('ZREM', READY, host)
-    return
-  end
-  local at = tonumber(v[3]) or 0
-  local last = tonumber(v[2])
-  if last then
-    local gap = math.max(tonumber(v[4]) or 0, tonumber(v[5]) or 0)
-    if last + gap > at then
-      at = last + gap
+-- endLeases removes the leases ids (a list) and returns their records,
+-- unpacked: {id, host, score, member, owner}, skipping ids that are not
+-- (or no longer) leased, and ids that appear twice.
+local function endLeases(ids)
+  local recs = {}
+  local gone, seen = {}, {}
+  for i = 1, #ids, 1000 do
+    local chunk = {unpack(ids, i, math.min(i + 999, #ids))}
+    local data = redis.call('HMGET', LDATA, unpack(chunk))
+    for k, rec in ipairs(data) do
+      local id = chunk[k]
+      if rec and not seen[id] then
+        seen[id] = true
+        local name, score, member, owner = cmsgpack.unpack(rec)
+        recs[#recs + 1] = {id, name, score, member, owner}
+        gone[#gone + 1] = id
+        local h = host(name)
+        h.i = h.i - 1
+        h.dirty = true
+        h.stale = true
+      end
     end
   end
-  redis.call('ZADD', READY, at, host)
-end
-
-local function refreshTouched()
-  for host in pairs(touched) do
-    refresh(host)
+  if #gone > 0 then
+    callChunks('HDEL', LDATA, gone, 1000)
+    callChunks('ZREM', LEASES, gone, 1000)
+    C.l = C.l - #gone
+    woke = true
   end
-  touched = {}
+  return recs, seen
 end
 
--- takeLease ends lease id and returns its host, score and queue member,
--- or nil if there is no such lease (it expired, or was completed).
-local function takeLease(id)
-  local rec = redis.call('HGET', LDATA, id)
-  if not rec then
-    return nil
-  end
-  redis.call('HDEL', LDATA, id)
-  redis.call('ZREM', LEASES, id)
-  local host, score, member, owner = cmsgpack.unpack(rec)
-  redis.call('SREM', P .. 'wl:' .. owner, id)
-  redis.call('HINCRBY', hkey(host), 'i', -1)
-  C.l = C.l - 1
-  touched[host] = true
-  woke = true
-  return host, score, member
-end
-
--- requeue puts a lease's request back where it was in its host's queue:
--- its member keeps its arrival number.
-local function requeue(id)
-  local host, score, member = takeLease(id)
-  if host then
-    redis.call('ZADD', qkey(host), score, member)
-    C.q = C.q + 1
+-- requeue puts ended leases' requests back where they were in their
+-- hosts' queues: their members keep their arrival numbers.
+local function requeue(recs)
+  for _, r in ipairs(recs) do
+    enqueue(host(r[2]), r[3], r[4])
   end
 end
 
 local function reapExpired()
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 256)) do
-    requeue(id)
+  local ids = redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 1000)
+  if #ids > 0 then
+    requeue(endLeases(ids))
   end
 end
 
--- finish writes back the counters and the ready set, wakes waiting
--- workers, and caches the reply under the call's token, so that a call
--- retried after a lost reply gets the same answer instead of running
--- twice.
+-- finish writes back the queues, the hosts, the counters and the ready
+-- set, wakes waiting workers, and caches cache (if any) under the call's
+-- token.
 local function finish(reply, cache)
-  refreshTouched()
+  flushQueues()
+  for name, h in pairs(H) do
+    if h.dirty then
+      redis.call('HSET', hkey(name), 'i', h.i, 'l', h.l, 'n', h.n, 'd', h.d, 'c', h.c)
+    end
+    if h.stale then
+      place(h)
+    end
+    local active = h.q > 0 or h.i > 0
+    if active ~= h.was then
+      C.h = C.h + (active and 1 or -1)
+    end
+  end
   redis.call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP)
   for k, v in pairs(C) do
     if v ~= 0 then
@@ -241,7 +280,7 @@ local function finish(reply, cache)
     redis.call('PUBLISH', P .. 'wake', '1')
   end
   if cache and TOKEN ~= '' then
-    redis.call('SET', TOKKEY, cmsgpack.pack(reply), 'PX', 120000)
+    redis.call('SET', TOKKEY, cache, 'PX', 120000)
   end
   return reply
 end

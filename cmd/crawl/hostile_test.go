@@ -1,0 +1,79 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hivecrawl/crawl/testsite"
+)
+
+// maxHostileRSS is the peak resident memory a crawl of the whole hostile
+// site may reach.
+const maxHostileRSS = 150 << 20
+
+// TestHostileCrawlBoundedMemory runs the built binary over the whole
+// hostile site (50 MB bodies, a gzip bomb, a 100,000-link page, traps,
+// drips and broken connections), with the defaults but for a short
+// timeout, no rate limit and a page budget for the traps, and checks that
+// it ends in bounded time with a peak RSS (from the kernel's rusage) under
+// 150 MiB, recording every case.
+func TestHostileCrawlBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and crawls the whole hostile site")
+	}
+	bin := buildBinary(t)
+	h := testsite.NewHostile(testsite.HostileOptions{DripEvery: 200 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	urls, err := testsite.ServeHostile(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	cmd := exec.CommandContext(ctx, bin, "--rate", "0", "--per-host", "4", "--timeout", "2s",
+		"--max-pages-per-host", "1500", "--strip-param", "sid", "--strip-param", "utm_*",
+		"--quiet", "-o", out, urls.Main+"/")
+	start := time.Now()
+	output, err := cmd.CombinedOutput()
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("crawl: %v after %v\n%s", err, elapsed, output)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+	recs := readRecords(t, out)
+	t.Logf("%d records in %v, peak RSS %.1f MiB", len(recs), elapsed.Round(time.Millisecond), float64(rss)/(1<<20))
+	if rss > maxHostileRSS {
+		t.Errorf("peak RSS %.1f MiB, want under %d MiB", float64(rss)/(1<<20), maxHostileRSS>>20)
+	}
+	if elapsed > time.Minute {
+		t.Errorf("crawl took %v", elapsed)
+	}
+	for path, class := range map[string]string{
+		"/body/big":         "too_large",
+		"/body/big-chunked": "too_large",
+		"/body/gzip-bomb":   "too_large",
+		"/body/drip":        "timeout",
+		"/body/reset":       "reset",
+		"/redirect/loop-a":  "redirect_limit",
+		"/status/500":       "http_5xx",
+		"/status/503":       "",
+		"/trap/farm":        "",
+	} {
+		r, ok := recs[urls.Main+path]
+		if !ok || r.Error != class {
+			t.Errorf("%s: record %+v, want error %q", path, r, class)
+		}
+	}
+	if !recs[urls.Main+"/trap/farm"].LinksTruncated {
+		t.Error("link farm: links_truncated not recorded")
+	}
+	if n := h.CountPrefix(testsite.HostileMain, "/t/never/"); n != 0 {
+		t.Errorf("%d requests for links that must not be followed", n)
+	}
+}

@@ -1,0 +1,189 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/redis"
+	"github.com/hivecrawl/crawl/frontier/redis/redistest"
+)
+
+// cycle pushes n URLs on hosts hosts through f in batches of batch: Add,
+// then Lease and Complete (Done, no links) until drained, and returns the
+// time it took.
+func cycle(ctx context.Context, f frontier.Frontier, first, n, hosts, batch int) (time.Duration, error) {
+	start := time.Now()
+	reqs := make([]frontier.Request, 0, batch)
+	for i := first; i < first+n; i++ {
+		reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://h%d.bench/page/%d", i%hosts, i), Depth: 1,
+			Parent: fmt.Sprintf("http://h%d.bench/", i%hosts)})
+		if len(reqs) == batch || i == first+n-1 {
+			if _, err := f.Add(ctx, reqs); err != nil {
+				return 0, err
+			}
+			reqs = reqs[:0]
+		}
+	}
+	outs := make([]frontier.Outcome, 0, batch)
+	for {
+		ls, err := f.Lease(ctx, batch)
+		if errors.Is(err, frontier.ErrDrained) {
+			return time.Since(start), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		outs = outs[:0]
+		for _, l := range ls {
+			outs = append(outs, frontier.Outcome{Lease: l, Status: frontier.Done})
+		}
+		if err := f.Complete(ctx, outs); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// BenchmarkFrontierOps measures URLs per second through Add, Lease and
+// Complete (three operations per URL), batched, on the memory backend and
+// on a local Redis in the same run, and reports their ratio. Each
+// iteration moves urlsPerOp URLs through each backend.
+func BenchmarkFrontierOps(b *testing.B) {
+	const (
+		urlsPerOp = 20_000
+		hosts     = 2_000
+		batch     = 500
+	)
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	opts := frontier.Options{PerHostInFlight: 4}
+	mem := frontier.NewMemory(opts)
+	defer mem.Close()
+	rf, err := redis.Open(ctx, srv.URL(0), "bench", redis.Options{Options: opts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rf.Close()
+	var memTime, redisTime time.Duration
+	i := 0
+	for b.Loop() {
+		d, err := cycle(ctx, mem, i*urlsPerOp, urlsPerOp, hosts, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		memTime += d
+		d, err = cycle(ctx, rf, i*urlsPerOp, urlsPerOp, hosts, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		redisTime += d
+		i++
+	}
+	urls := float64(i * urlsPerOp)
+	b.ReportMetric(urls/memTime.Seconds(), "memory-urls/s")
+	b.ReportMetric(urls/redisTime.Seconds(), "redis-urls/s")
+	b.ReportMetric(3*urls/redisTime.Seconds(), "redis-ops/s")
+	b.ReportMetric(redisTime.Seconds()/memTime.Seconds(), "redis/memory-time")
+}
+
+// BenchmarkMemoryPerURL measures the Redis memory a job uses per queued
+// URL and per seen URL (after every URL is done, only the seen set and the
+// hosts' state are left), from INFO's used_memory and, for the seen set
+// alone, MEMORY USAGE of its buckets. It runs its workload once, whatever
+// b.N.
+func BenchmarkMemoryPerURL(b *testing.B) {
+	const (
+		urls  = 500_000
+		hosts = 1_000
+		batch = 1_000
+	)
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DisableIdentity: true})
+	defer c.Close()
+	used := func() float64 {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				return n
+			}
+		}
+		b.Fatal("no used_memory in INFO")
+		return 0
+	}
+	sumUsage := func(pattern string) (bytes float64, keys int) {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			n, err := c.MemoryUsage(ctx, iter.Val(), 0).Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			bytes += float64(n)
+			keys++
+		}
+		return bytes, keys
+	}
+	f, err := redis.Open(ctx, srv.URL(0), "mem", redis.Options{Options: frontier.Options{PerHostInFlight: -1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	for b.Loop() {
+		if used() > 0 && b.N > 1 {
+			break // measured once; later iterations add nothing
+		}
+		base := used()
+		reqs := make([]frontier.Request, 0, batch)
+		for i := range urls {
+			reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://h%d.bench/page/%d", i%hosts, i), Depth: 1,
+				Parent: fmt.Sprintf("http://h%d.bench/", i%hosts)})
+			if len(reqs) == batch {
+				if _, err := f.Add(ctx, reqs); err != nil {
+					b.Fatal(err)
+				}
+				reqs = reqs[:0]
+			}
+		}
+		queued := used()
+		qBytes, _ := sumUsage("crawl:{mem}:q:*")
+		for {
+			ls, err := f.Lease(ctx, batch)
+			if errors.Is(err, frontier.ErrDrained) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			outs := make([]frontier.Outcome, len(ls))
+			for j, l := range ls {
+				outs[j] = frontier.Outcome{Lease: l, Status: frontier.Done}
+			}
+			if err := f.Complete(ctx, outs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// Let the reply cache (two minutes) not count: drop it.
+		iter := c.Scan(ctx, 0, "crawl:{mem}:t:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		seen := used()
+		sBytes, buckets := sumUsage("crawl:{mem}:s:*")
+		b.ReportMetric((queued-base)/urls, "B/queued-url")
+		b.ReportMetric(qBytes/urls, "B/queued-url(queues)")
+		b.ReportMetric((seen-base)/urls, "B/seen-url")
+		b.ReportMetric(sBytes/urls, "B/seen-url(buckets)")
+		b.ReportMetric(float64(urls)/float64(buckets), "urls/bucket")
+	}
+}

@@ -1,0 +1,12 @@
+// Package output writes what a crawl fetched and extracted, as
+// crawler.Handlers: items as JSON lines (JSONItems) and CSV (CSVItems),
+// responses as a WARC file (WARC, ISO 28500, one gzip member per record)
+// and bodies as a file tree like wget -x (Tree).
+//
+// Every writer here is safe for concurrent use by the crawler's workers,
+// writes whole lines or records only, and leaves the file it was given to
+// its caller: flush or close the writer, then close the file.
+//
+// Package output imports crawler and parse; neither imports it. It has no
+// package-level mutable state.
+package output
