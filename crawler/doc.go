@@ -9,7 +9,7 @@
 // nothing queued and nothing leased it reports itself drained and the
 // workers stop.
 //
-// Package crawler imports frontier, fetch, parse and robots; it never
-// imports metrics or configs, which meet it in cmd/crawl or in a user's
+// Package crawler imports frontier, fetch, parse, robots and sitemap; it never
+// imports metrics, output or configs, which meet it in cmd/crawl or in a user's
 // program.
 package crawler

@@ -91,9 +91,9 @@ func TestTree(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"a.test/docs/index.html":              "docs as a file",
-		"a.test/docs/intro":                   "intro",
-		"a.test/guide/index.html":             "guide without slash",
+		"a.test/docs/index.html":               "docs as a file",
+		"a.test/docs/intro":                    "intro",
+		"a.test/guide/index.html":              "guide without slash",
 		"a.test/x/%2E%2E/%2E%2E/%2E%2E/escape": "escape",
 	}
 	got := map[string]string{}

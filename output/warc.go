@@ -46,9 +46,11 @@ type WARCOptions struct {
 // the crawl's size cap is marked WARC-Truncated: length. URLs that got no
 // response are not archived.
 //
-// WARC is safe for concurrent use; each record is written with one Write
-// on the underlying writer, so a crash leaves whole records only (and at
-// most a torn last one).
+// WARC is safe for concurrent use; records are built and written one at a
+// time, each with one Write on the underlying writer, so a crash leaves
+// whole records only (and at most a torn last one). Two WARC writers in one
+// process must not run at once: gowarc builds records with unsynchronized
+// package state.
 type WARC struct {
 	opts     WARCOptions
 	infoID   string
@@ -129,6 +131,12 @@ func (wr *WARC) HandlePage(_ context.Context, p *crawler.Page) error {
 		date = time.Now()
 	}
 
+	// gowarc v3.1.0 writes a package variable of github.com/google/uuid
+	// (EnableRandPool) in every NewRecordBuilder, which races with uuid
+	// calls of other record builders: build records one at a time.
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
+
 	resp := gowarc.NewRecordBuilder(gowarc.Response, wr.settings...)
 	resp.AddWarcHeader(gowarc.WarcTargetURI, target)
 	resp.AddWarcHeaderTime(gowarc.WarcDate, date)
@@ -161,8 +169,6 @@ func (wr *WARC) HandlePage(_ context.Context, p *crawler.Page) error {
 	}
 	defer reqRec.Close()
 
-	wr.mu.Lock()
-	defer wr.mu.Unlock()
 	if err := wr.write(reqRec); err != nil {
 		return err
 	}

@@ -165,3 +165,44 @@ func TestWARCGowarcReader(t *testing.T) {
 		t.Errorf("%d responses read, want 3", i)
 	}
 }
+
+func TestWARCConcurrentPages(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWARC(&buf, WARCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := warcPages()[0]
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			var err error
+			for range 20 {
+				if err = w.HandlePage(context.Background(), p); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := gowarc.NewWarcFileReaderFromStream(bytes.NewReader(buf.Bytes()), 0, gowarc.WithStrictValidation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rec, err := range r.Records() {
+		if err != nil || len(rec.Validation) > 0 {
+			t.Fatalf("record %d: %v %v", n, err, rec.Validation)
+		}
+		rec.Close()
+		n++
+	}
+	if n != 1+8*20*2 {
+		t.Errorf("%d records, want %d", n, 1+8*20*2)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -196,5 +197,18 @@ func TestLineWriteCountsOnlyP(t *testing.T) {
 	l2.Set("status")
 	if n, err := l2.Write([]byte("0123456789\n")); err == nil || n != 2 {
 		t.Errorf("Write = %d, %v; want 2 (6 written minus the 4-byte escape) and an error", n, err)
+	}
+}
+
+// BenchmarkReport measures one terminal report: render the status and
+// redraw the line. Run does this four times a second on a terminal.
+func BenchmarkReport(b *testing.B) {
+	l := NewLine(io.Discard, 120)
+	s := Status{
+		Snapshot: Snapshot{Done: 123456, Failed: 12, InFlight: 16, Queued: 98765},
+		MaxPages: 1000000, Elapsed: 83 * time.Second, PagesPerSecond: 1234.5, ETA: 7 * time.Minute,
+	}
+	for b.Loop() {
+		l.Set("crawl: " + s.String())
 	}
 }

@@ -274,19 +274,20 @@ func TestProgressOnTerminal(t *testing.T) {
 }
 
 // BenchmarkProgress measures what the observers cost a crawl of 2000 pages
-// of the synthetic site (no latency: the crawler is the bottleneck), in
-// three modes: nop (no observer), metrics (the Prometheus observer), and
-// progress (metrics plus a status line redrawn every millisecond, 250 times
-// as often as on a terminal, reading the frontier's stats each time). Each
-// iteration crawls once in every mode, in rotating order, so that a busy
-// machine slows all modes alike; the ratios are the result.
+// of the synthetic site (no latency: the crawler is the bottleneck), in four
+// modes: nop (no observer), metrics (the Prometheus observer), progress
+// (metrics plus the terminal status line as the command draws it, every
+// 250ms, reading the frontier's stats each time) and progress-1ms (the same
+// redrawn every millisecond: a stress test). Each iteration crawls once in
+// every mode, in rotating order, so that a busy machine slows all modes
+// alike; the ratios are the result.
 func BenchmarkProgress(b *testing.B) {
 	const pages = 2000
 	site := testsite.New(testsite.Options{Pages: pages, PageBytes: 2048})
 	srv := httptest.NewServer(site)
 	b.Cleanup(srv.Close)
-	modes := []string{"nop", "metrics", "progress"}
-	var total [3]time.Duration
+	modes := []string{"nop", "metrics", "progress", "progress-1ms"}
+	var total [4]time.Duration
 	crawlOnce := func(mode string) {
 		cfg := crawler.Config{Concurrency: 8, PerHost: 8, Rate: -1}
 		var m *metrics.Metrics
@@ -302,10 +303,10 @@ func BenchmarkProgress(b *testing.B) {
 			b.Fatal(err)
 		}
 		stop := func() {}
-		if mode == "progress" {
+		if every := map[string]time.Duration{"progress": progressTTYInterval, "progress-1ms": time.Millisecond}[mode]; every > 0 {
 			m.SetFrontierStats(frontierStats(c))
 			line := progress.NewLine(io.Discard, 120)
-			stop = startProgressEvery(c, line, slog.New(slog.NewTextHandler(line, nil)), pages, time.Millisecond, time.Hour)
+			stop = startProgressEvery(c, line, slog.New(slog.NewTextHandler(line, nil)), pages, every, time.Hour)
 		}
 		sum, err := c.Run(context.Background(), srv.URL+"/")
 		stop()
@@ -328,4 +329,5 @@ func BenchmarkProgress(b *testing.B) {
 	}
 	b.ReportMetric(total[1].Seconds()/total[0].Seconds(), "metrics/nop")
 	b.ReportMetric(total[2].Seconds()/total[1].Seconds(), "progress/metrics")
+	b.ReportMetric(total[3].Seconds()/total[1].Seconds(), "progress-1ms/metrics")
 }

@@ -51,16 +51,16 @@ func readLines[T any](t *testing.T, path string) []T {
 
 // productItem is an item of the product rule of configs/products.yaml.
 type productItem struct {
-	URL         string   `json:"url"`
-	Rule        string   `json:"rule"`
-	ID          *float64 `json:"id"`
-	Name        string   `json:"name"`
-	Price       *float64 `json:"price"`
-	SKU         string   `json:"sku"`
-	InStock     string   `json:"in_stock"`
-	Image       string   `json:"image"`
-	Tags        []string `json:"tags"`
-	Variants    []struct {
+	URL      string   `json:"url"`
+	Rule     string   `json:"rule"`
+	ID       *float64 `json:"id"`
+	Name     string   `json:"name"`
+	Price    *float64 `json:"price"`
+	SKU      string   `json:"sku"`
+	InStock  string   `json:"in_stock"`
+	Image    string   `json:"image"`
+	Tags     []string `json:"tags"`
+	Variants []struct {
 		Size  string   `json:"size"`
 		Price *float64 `json:"price"`
 	} `json:"variants"`

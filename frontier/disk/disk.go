@@ -206,10 +206,11 @@ func Open(dir string, opts Options) (*Disk, error) {
 // filters), Bloom filters for the seen-set lookups, and no logging.
 func pebbleOptions(readOnly bool) *pebble.Options {
 	o := &pebble.Options{
-		MemTableSize:                16 << 20,
-		MemTableStopWritesThreshold: 4,
-		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       24,
+		MemTableSize:                32 << 20,
+		MemTableStopWritesThreshold: 3,
+		L0CompactionThreshold:       12,
+		L0StopWritesThreshold:       48,
+		LBaseMaxBytes:               256 << 20,
 		MaxOpenFiles:                500,
 		Logger:                      quietLogger{},
 		FormatMajorVersion:          pebble.FormatNewest,

@@ -2,6 +2,7 @@ package disk
 
 import (
 	"context"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -12,6 +13,9 @@ import (
 )
 
 func TestDebugTune(t *testing.T) {
+	if os.Getenv("DISK_DEBUG") == "" {
+		t.Skip()
+	}
 	tunes := map[string]func(*pebble.Options){
 		"base": nil,
 		"l0":   func(o *pebble.Options) { o.L0CompactionThreshold = 16; o.L0StopWritesThreshold = 64; o.LBaseMaxBytes = 256 << 20 },
@@ -29,6 +33,9 @@ func TestDebugTune(t *testing.T) {
 }
 
 func TestDebugCommit(t *testing.T) {
+	if os.Getenv("DISK_DEBUG") == "" {
+		t.Skip()
+	}
 	d := openTest(t, t.TempDir(), Options{})
 	defer d.Close()
 	var wg sync.WaitGroup

@@ -47,7 +47,7 @@ func TestPhases2(t *testing.T) {
 	stats()
 	start = time.Now()
 	var all []frontier.Lease
-	for k := 0; k < 16; k++ {
+	for k := 0; k < 8; k++ {
 		ls, err := f.Lease(ctx, 500)
 		if err != nil {
 			t.Fatal(err)

@@ -36,6 +36,9 @@ while n < max do
   end
   local progress = false
   for _, name in ipairs(names) do
+    if n >= max then
+      break
+    end
     local h = host(name)
     local k = math.min(max - n, h.q)
     if CAP >= 0 then
