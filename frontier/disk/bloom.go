@@ -5,8 +5,8 @@ import "math/bits"
 // seenFilter is an in-memory Bloom filter over the seen set's
 // fingerprints. It only ever answers "not seen" for certain; a "maybe" is
 // settled by a lookup in the store. It grows in stages, each twice the
-// size of the one before, at about 10 bits per fingerprint (a 1% false
-// positive rate) until maxBytes; past that the last stage keeps filling,
+// size of the one before, at about 14 bits per fingerprint (a 0.2% false
+// positive rate per stage) until maxBytes; past that the last stage keeps filling,
 // its false-positive rate rises and more Adds pay a lookup, but memory stays
 // bounded. Not safe for concurrent use.
 type seenFilter struct {
@@ -23,9 +23,9 @@ type filterStage struct {
 }
 
 const (
-	filterBitsPerKey = 10
-	filterProbes     = 7
-	filterMinKeys    = 1 << 20
+	filterBitsPerKey = 14
+	filterProbes     = 10
+	filterMinKeys    = 1 << 21
 )
 
 func newSeenFilter(expected, maxBytes int) *seenFilter {

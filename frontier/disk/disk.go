@@ -119,24 +119,25 @@ type Disk struct {
 
 	// Group commit, guarded by mu (see commit.go); commitMu lets one
 	// commit run at a time.
-	commitMu   sync.Mutex
+	commitMu    sync.Mutex
 	pending     *opLog // the writes since the last swap
 	spare       *opLog
 	commitBatch *pebble.Batch // the committer's
-	pendingGen uint64 // the generation pending will have; ops wait for it
-	durableGen uint64 // every batch up to this generation is synced
-	flight     *flight
-	seqDirty   bool
-	idDirty    bool
-	pendingFP  map[uint64]struct{} // seen marks in pending
-	flightFP   map[uint64]struct{} // seen marks in flight
-	recent     map[string]*host    // hosts retired in batches not yet applied
-	overlaid   []*host             // hosts with an overlay (see host.overlay)
-	syncErr    error
-	durableCh  chan struct{} // closed and replaced after each sync
-	kick       chan struct{} // wakes the committer; buffered
-	stop       chan struct{} // closed by Close
-	stopped    chan struct{} // closed by the committer when it returns
+	pendingGen  uint64        // the generation pending will have; ops wait for it
+	durableGen  uint64        // every batch up to this generation is synced
+	flight      *flight
+	seqDirty    bool
+	idDirty     bool
+	pendingFP   map[uint64]struct{} // seen marks in pending
+	flightFP    map[uint64]struct{} // seen marks in flight
+	recent      map[string]*host    // hosts retired in batches not yet applied
+	overlaid    []*host             // hosts with an overlay (see host.spill)
+	overlayOrd  uint64              // orders overlay entries
+	syncErr     error
+	durableCh   chan struct{} // closed and replaced after each sync
+	kick        chan struct{} // wakes the committer; buffered
+	stop        chan struct{} // closed by Close
+	stopped     chan struct{} // closed by the committer when it returns
 }
 
 var _ frontier.Frontier = (*Disk)(nil)
@@ -222,9 +223,10 @@ func pebbleOptions(readOnly bool) *pebble.Options {
 	if debugTune != nil {
 		debugTune(o)
 	}
-	// The cache is sized small on purpose: lookups that miss the in-memory
-	// filter are rare, and queue scans read each block once.
-	o.Cache = pebble.NewCache(8 << 20)
+	// The cache holds mostly the tables' filter and index blocks, for the
+	// lookups the in-memory filter cannot rule out; queue scans read each
+	// data block about once.
+	o.Cache = pebble.NewCache(32 << 20)
 	return o
 }
 

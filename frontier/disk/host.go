@@ -50,7 +50,8 @@ type host struct {
 
 	// The overlay: writes to the host's queue range in batches not yet
 	// applied, which a scan of the store cannot see. spill holds requests
-	// queued outside the window; popped the positions consumed.
+	// queued outside the window; popped the positions consumed. Where both
+	// hold a position, the later entry (by ord) tells its state.
 	spill      []overlayItem
 	popped     []overlayKey
 	overlaid   bool   // in Disk.overlaid
@@ -58,13 +59,13 @@ type host struct {
 }
 
 type overlayItem struct {
-	it  item
-	gen uint64
+	it       item
+	gen, ord uint64
 }
 
 type overlayKey struct {
-	key itemKey
-	gen uint64
+	key      itemKey
+	gen, ord uint64
 }
 
 // dropOverlay forgets the overlay entries of batches up to gen.

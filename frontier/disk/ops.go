@@ -144,10 +144,6 @@ func (d *Disk) enqueueLocked(h *host, it item) {
 	d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
 	d.valBuf = appendRequest(d.valBuf[:0], it.req)
 	d.pending.set(d.keyBuf, d.valBuf)
-	if len(h.popped) > 0 {
-		// Queued again where it was consumed: the set overrides the delete.
-		h.popped = slices.DeleteFunc(h.popped, func(o overlayKey) bool { return o.key == it.key })
-	}
 	if !h.active {
 		// An idle host's queue is empty: the window holds all of it.
 		h.active = true
@@ -172,17 +168,16 @@ func (d *Disk) enqueueLocked(h *host, it item) {
 // spillLocked notes that it is queued on h outside the window, in the
 // pending log: until that is applied, a scan of the store may miss it.
 func (d *Disk) spillLocked(h *host, it item) {
-	h.spill = append(h.spill, overlayItem{it: it, gen: d.pendingGen})
+	d.overlayOrd++
+	h.spill = append(h.spill, overlayItem{it: it, gen: d.pendingGen, ord: d.overlayOrd})
 	d.overlayLocked(h)
 }
 
 // popLocked notes that the request at k was consumed in the pending log:
 // until that is applied, a scan of the store may still show it.
 func (d *Disk) popLocked(h *host, k itemKey) {
-	if len(h.spill) > 0 {
-		h.spill = slices.DeleteFunc(h.spill, func(o overlayItem) bool { return o.it.key == k })
-	}
-	h.popped = append(h.popped, overlayKey{key: k, gen: d.pendingGen})
+	d.overlayOrd++
+	h.popped = append(h.popped, overlayKey{key: k, gen: d.pendingGen, ord: d.overlayOrd})
 	d.overlayLocked(h)
 }
 
@@ -208,20 +203,27 @@ func (d *Disk) refillLocked(h *host) error {
 	} else {
 		lower = queueKey(nil, h.prefix, h.head)
 	}
+	// Positions consumed since the last commit, with when: the store may
+	// still show them, and a spilled request there counts only if it was
+	// queued (again) after.
+	var poppedAt map[itemKey]uint64
+	if len(h.popped) > 0 {
+		poppedAt = make(map[itemKey]uint64, len(h.popped))
+		for _, o := range h.popped {
+			poppedAt[o.key] = max(poppedAt[o.key], o.ord)
+		}
+	}
 	var spill []item
 	for _, o := range h.spill {
-		if after(o.it.key) {
+		if after(o.it.key) && o.ord > poppedAt[o.it.key] {
 			spill = append(spill, o.it)
 		}
 	}
 	slices.SortFunc(spill, func(a, b item) int { return compareKeys(a.key, b.key) })
+	spill = slices.CompactFunc(spill, func(a, b item) bool { return a.key == b.key })
 	consumed := func(k itemKey) bool {
-		for _, o := range h.popped {
-			if o.key == k {
-				return true
-			}
-		}
-		return false
+		_, ok := poppedAt[k]
+		return ok
 	}
 
 	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: queueUpper(h.prefix)})
