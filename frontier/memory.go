@@ -18,7 +18,7 @@ type Memory struct {
 	opts Options
 
 	mu      sync.Mutex
-	seen    map[uint64]struct{}
+	seen    seenSet
 	hosts   map[string]*hostState
 	ready   hostHeap  // hosts with queued requests and room under their cap
 	leases  leaseHeap // outstanding leases by expiry
@@ -73,7 +73,6 @@ type hostState struct {
 func NewMemory(opts Options) *Memory {
 	return &Memory{
 		opts:    opts.WithDefaults(),
-		seen:    make(map[uint64]struct{}),
 		hosts:   make(map[string]*hostState),
 		byID:    make(map[uint64]*lease),
 		changed: make(chan struct{}),
@@ -132,12 +131,10 @@ func (m *Memory) Add(ctx context.Context, reqs []Request) (int, error) {
 func (m *Memory) addLocked(reqs []Request, now time.Time) int {
 	added := 0
 	for _, r := range reqs {
-		fp := Fingerprint(r.URL)
-		if _, ok := m.seen[fp]; ok {
+		if !m.seen.add(Fingerprint(r.URL)) {
 			m.stats.Duplicates++
 			continue
 		}
-		m.seen[fp] = struct{}{}
 		m.stats.Seen++
 		m.seq++
 		prio := m.opts.Scheduler.Priority(r)

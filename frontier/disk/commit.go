@@ -225,8 +225,13 @@ func (l *opLog) reset() {
 // writeTo appends the log's net effect to b: for each key in order, its
 // last write.
 func (l *opLog) writeTo(b *pebble.Batch) error {
-	// A stable sort keeps each key's writes in arrival order.
-	slices.SortStableFunc(l.ops, func(x, y logOp) int { return bytes.Compare(l.key(x), l.key(y)) })
+	// Ties go by offset: each key's writes stay in arrival order.
+	slices.SortFunc(l.ops, func(x, y logOp) int {
+		if c := bytes.Compare(l.key(x), l.key(y)); c != 0 {
+			return c
+		}
+		return x.off - y.off
+	})
 	for i, o := range l.ops {
 		k := l.key(o)
 		if i+1 < len(l.ops) && bytes.Equal(k, l.key(l.ops[i+1])) {

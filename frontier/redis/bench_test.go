@@ -136,7 +136,7 @@ func serverCPU(b testing.TB, c *goredis.Client) float64 {
 // b.N.
 func BenchmarkMemoryPerURL(b *testing.B) {
 	const (
-		urls  = 500_000
+		urls  = 200_000
 		hosts = 1_000
 		batch = 1_000
 	)
@@ -158,17 +158,22 @@ func BenchmarkMemoryPerURL(b *testing.B) {
 		b.Fatal("no used_memory in INFO")
 		return 0
 	}
-	sumUsage := func(pattern string) (bytes float64, keys int) {
+	// sumUsage adds up MEMORY USAGE (exact: SAMPLES 0) of the keys
+	// matching pattern, and counts those not encoded as a listpack.
+	sumUsage := func(pattern string) (bytes float64, keys, big int) {
 		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
 			n, err := c.MemoryUsage(ctx, iter.Val(), 0).Result()
 			if err != nil {
 				b.Fatal(err)
 			}
+			if enc, _ := c.ObjectEncoding(ctx, iter.Val()).Result(); enc != "listpack" {
+				big++
+			}
 			bytes += float64(n)
 			keys++
 		}
-		return bytes, keys
+		return bytes, keys, big
 	}
 	f, err := redis.Open(ctx, srv.URL(0), "mem", redis.Options{Options: frontier.Options{PerHostInFlight: -1}})
 	if err != nil {
@@ -192,7 +197,7 @@ func BenchmarkMemoryPerURL(b *testing.B) {
 			}
 		}
 		queued := used()
-		qBytes, _ := sumUsage("crawl:{mem}:q:*")
+		qBytes, _, _ := sumUsage("crawl:{mem}:q:*")
 		for {
 			ls, err := f.Lease(ctx, batch)
 			if errors.Is(err, frontier.ErrDrained) {
@@ -215,11 +220,12 @@ func BenchmarkMemoryPerURL(b *testing.B) {
 			c.Del(ctx, iter.Val())
 		}
 		seen := used()
-		sBytes, buckets := sumUsage("crawl:{mem}:s:*")
+		sBytes, buckets, big := sumUsage("crawl:{mem}:s:*")
 		b.ReportMetric((queued-base)/urls, "B/queued-url")
 		b.ReportMetric(qBytes/urls, "B/queued-url(queues)")
 		b.ReportMetric((seen-base)/urls, "B/seen-url")
 		b.ReportMetric(sBytes/urls, "B/seen-url(buckets)")
 		b.ReportMetric(float64(urls)/float64(buckets), "urls/bucket")
+		b.ReportMetric(float64(big), "non-listpack-buckets")
 	}
 }
