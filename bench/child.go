@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,20 +121,11 @@ func fetchLoop(ctx context.Context, seeds []string, pages, conc, perHost int, pa
 		return fmt.Errorf("fetch: -pages must be at least 1")
 	}
 	site := testsite.New(testsite.Options{Pages: pages})
-	type page struct {
-		raw string
-		u   *url.URL
-	}
-	list := make([]page, 0, pages*len(seeds))
-	for n := range pages {
-		for _, s := range seeds {
-			u, err := url.Parse(s)
-			if err != nil {
-				return err
-			}
-			u.Path = site.Path(n)
-			list = append(list, page{u.String(), u})
-		}
+	// Page i of the list is page i/len(seeds) of host i%len(seeds): hosts
+	// interleaved, and no list held in memory.
+	total := pages * len(seeds)
+	pageURL := func(i int) string {
+		return strings.TrimSuffix(seeds[i%len(seeds)], "/") + site.Path(i/len(seeds))
 	}
 	client := &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
@@ -148,11 +140,10 @@ func fetchLoop(ctx context.Context, seeds []string, pages, conc, perHost int, pa
 			var buf bytes.Buffer
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(list) || ctx.Err() != nil {
+				if i >= total || ctx.Err() != nil {
 					return
 				}
-				p := list[i]
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.raw, nil)
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL(i), nil)
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -179,7 +170,7 @@ func fetchLoop(ctx context.Context, seeds []string, pages, conc, perHost int, pa
 				}
 				doc.Find("a[href]").Each(func(_ int, s *goquery.Selection) {
 					href, _ := s.Attr("href")
-					if u, err := p.u.Parse(href); err == nil {
+					if u, err := req.URL.Parse(href); err == nil {
 						u.Fragment = ""
 						_ = u.String()
 						links.Add(1)
@@ -189,12 +180,12 @@ func fetchLoop(ctx context.Context, seeds []string, pages, conc, perHost int, pa
 		})
 	}
 	wg.Wait()
-	fmt.Fprintf(stderr, "fetch: %d pages, %d links, %d failed\n", len(list), links.Load(), failed.Load())
+	fmt.Fprintf(stderr, "fetch: %d pages, %d links, %d failed\n", total, links.Load(), failed.Load())
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if n := failed.Load(); n > 0 {
-		return fmt.Errorf("fetch: %d of %d pages failed", n, len(list))
+		return fmt.Errorf("fetch: %d of %d pages failed", n, total)
 	}
 	return nil
 }

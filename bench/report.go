@@ -196,7 +196,8 @@ func printTargets(w io.Writer, sc scenario, rows []row, crawlPPS map[string]floa
 }
 
 // crawlFailures lists every crawl run that was not correct: it failed, was
-// incomplete, fetched a page twice, broke robots.txt or left its scope.
+// incomplete, fetched a page twice, broke robots.txt, left its scope or
+// sent more requests at once to a host than per-host allows.
 func crawlFailures(sc scenario, rows []row) []string {
 	r, ok := findRow(rows, runCrawl)
 	if !ok {
@@ -219,6 +220,9 @@ func crawlFailures(sc scenario, rows []row) []string {
 		}
 		if m.offsite > 0 {
 			bad = append(bad, fmt.Sprintf("%d off-site requests", m.offsite))
+		}
+		if m.maxInFlightHost > sc.PerHost {
+			bad = append(bad, fmt.Sprintf("%d requests in flight on one host (per-host %d)", m.maxInFlightHost, sc.PerHost))
 		}
 		if len(bad) > 0 {
 			out = append(out, fmt.Sprintf("%s run %d: %s", sc.Name, i+1, strings.Join(bad, ", ")))

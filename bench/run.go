@@ -197,9 +197,8 @@ func (o *offsite) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 
 // benchScenario serves the scenario's site and runs every runner reps times,
 // interleaved (crawl, colly, ..., crawl, colly, ...) so that noise from the
-// shared machine spreads evenly.
-// With profileDir set, it then crawls the site once more with the crawler
-// library in a child process under pprof.
+// shared machine spreads evenly. With profileDir set, it then crawls the
+// site once more with the crawler library in a child process under pprof.
 func benchScenario(ctx context.Context, e *env, sc scenario, reps int, profileDir string) ([]row, error) {
 	siteCtx, stop := context.WithCancel(ctx)
 	defer stop()

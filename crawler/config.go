@@ -191,6 +191,11 @@ type Config struct {
 	// client (only when Fetcher is nil too; otherwise robots are ignored
 	// unless set).
 	Robots Robots
+	// RobotsStore, when set, shares the default Robots' robots.txt files
+	// with other crawlers (the processes of a distributed crawl), so each
+	// origin's robots.txt is fetched once for all of them. Nil keeps them
+	// to this crawler.
+	RobotsStore robots.Store
 	// Sink receives results; nil discards them.
 	Sink Sink
 	// Observer is told about the crawl; nil means nobody.

@@ -64,7 +64,7 @@ func New(cfg Config) (*Crawler, error) {
 		})
 		cfg.Fetcher = client
 		if cfg.Robots == nil && !cfg.IgnoreRobots {
-			cfg.Robots = robots.New(robots.Options{UserAgent: cfg.UserAgent, Getter: client})
+			cfg.Robots = robots.New(robots.Options{UserAgent: cfg.UserAgent, Getter: client, Store: cfg.RobotsStore})
 		}
 	}
 	if cfg.IgnoreRobots {

@@ -56,6 +56,10 @@ type Options struct {
 	// recently used is dropped (and fetched again if needed). Zero means
 	// 10,000.
 	MaxHosts int
+	// Store, when set, shares robots.txt files with other Caches (other
+	// processes of one crawl): a robots.txt found there is not fetched, and
+	// one fetched is saved there. Nil keeps them to this Cache.
+	Store Store
 }
 
 // Validate reports whether o is usable: Getter is set and no value is
@@ -98,6 +102,7 @@ type Cache struct {
 	ttl        time.Duration
 	retryAfter time.Duration
 	maxHosts   int
+	store      Store
 	now        func() time.Time // a seam for tests
 
 	mu      sync.Mutex
@@ -129,6 +134,7 @@ func New(opts Options) *Cache {
 		ttl:        opts.TTL,
 		retryAfter: opts.RetryAfter,
 		maxHosts:   opts.MaxHosts,
+		store:      opts.Store,
 		now:        time.Now,
 		entries:    make(map[string]*entry),
 	}
@@ -255,7 +261,7 @@ func (c *Cache) removeLocked(e *entry) {
 func (c *Cache) fill(ctx context.Context, e *entry) {
 	defer close(e.ready)
 	robotsURL := e.key + "/robots.txt"
-	status, body, err := c.getter.Get(ctx, robotsURL)
+	status, body, shared, err := c.fetch(ctx, e.key, robotsURL)
 	if err != nil && ctx.Err() != nil {
 		// Not the host's fault: do not cache it.
 		c.mu.Lock()
@@ -284,6 +290,9 @@ func (c *Cache) fill(ctx context.Context, e *entry) {
 		// reading it as "no rules" would be the impolite choice.
 		e.err = fmt.Errorf("%w: %s: status %d", ErrUnavailable, robotsURL, status)
 		e.expires = now.Add(c.retryAfter)
+	}
+	if !shared.IsZero() {
+		e.expires = shared // fetched by another Cache: expire with its copy
 	}
 }
 

@@ -19,6 +19,14 @@
 // Serve runs one Site on several loopback addresses, each of which is a site
 // of its own with the same shape.
 //
+// Hostile is a server of another kind: every page is a case of the hostile
+// web (crawler traps, redirect loops, 50 MB bodies, a gzip bomb, a drip, a
+// reset, a server that never answers, status codes to retry or not,
+// malformed and mislabeled content, legacy charsets, cross-host redirects),
+// and it records every request, with its time, so that a test can assert on
+// what the crawler asked for, how often and when. ServeHostile runs it on
+// loopback with its second host and its silent listener.
+//
 // Package testsite imports only the standard library and no package of this
 // module, so that a separate benchmark module can use it.
 package testsite

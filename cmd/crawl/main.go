@@ -71,7 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}()
 	if len(args) > 0 && args[0] == "status" {
-		return status(args[1:], stdout)
+		return status(ctx, args[1:], stdout)
+	}
+	if len(args) > 0 && args[0] == "purge" {
+		return purge(ctx, args[1:], stdout)
 	}
 	o, err := parseArgs(args, stderr)
 	if err != nil {
@@ -85,6 +88,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if o.Quiet {
 		log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+
+	fl, err := openFleet(ctx, &o, log) // nil unless --frontier
+	if err != nil {
+		return err
+	}
+	defer fl.close(&err)
 
 	cfg := o.crawlerConfig()
 	if cfg.DenyPrivate = o.denyPrivate(ctx); !cfg.DenyPrivate && o.DenyPrivate == nil {
@@ -109,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 
 	out := stdout
 	if o.Output != "" {
-		f, err := openOutput(o.Output, o.State != "")
+		f, err := openOutput(o.Output, o.State != "" || o.Frontier != "")
 		if err != nil {
 			return fmt.Errorf("%w: output: %v", errUsage, err)
 		}
@@ -123,6 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		sink.FlushEvery = time.Nanosecond
 	}
 	cfg.Sink = sink
+	fl.configure(&cfg, sink)
 	pipe, err := o.pipelineOptions.setup(&cfg, stdout, o.State != "")
 	if err != nil {
 		return err
@@ -199,16 +209,22 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 	}, nil
 }
 
-// status prints the counters of a stored crawl: crawl status --state DIR.
-func status(args []string, stdout io.Writer) error {
+// status prints the counters of a stored crawl: crawl status --state DIR,
+// or of a fleet's job: crawl status --frontier URL --job NAME.
+func status(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("crawl status", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	state := fs.String("state", "", "the crawl's state `dir`")
+	front := fs.String("frontier", "", "the fleet's Redis `url`")
+	job := fs.String("job", defaultJob, "the fleet's job `name`")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: status: %v", errUsage, err)
 	}
+	if *front != "" {
+		return fleetStatus(ctx, *front, *job, stdout)
+	}
 	if *state == "" {
-		return fmt.Errorf("%w: status: --state DIR is required", errUsage)
+		return fmt.Errorf("%w: status: --state DIR or --frontier URL is required", errUsage)
 	}
 	st, err := disk.ReadStats(filepath.Join(*state, "frontier"))
 	if err != nil {

@@ -54,6 +54,7 @@ type options struct {
 	State           string        `yaml:"state"`
 
 	pipelineOptions `yaml:",inline"` // rules and outputs: pipeline.go
+	fleetOptions    `yaml:",inline"` // a crawl shared in Redis: fleet.go
 }
 
 func defaultOptions() options {
@@ -113,6 +114,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Order, "order", o.Order, "scheduling order: bfs, dfs or best (shallow, short paths first)")
 	fs.StringVar(&o.State, "state", o.State, "keep the frontier in `dir` on disk: survives a crash, resumes when run again")
 	o.pipelineOptions.addFlags(fs)
+	o.fleetOptions.addFlags(fs)
 	// The flag package would print the usage on every error; errors are
 	// one line here, and the usage is printed only for -h.
 	fs.Usage = func() {}
@@ -229,7 +231,10 @@ func (o *options) validate() error {
 	if err := o.pipelineOptions.validate(o.Output); err != nil {
 		return err
 	}
-	if len(o.Seeds) == 0 && o.State == "" {
+	if err := o.fleetOptions.validate(o.State); err != nil {
+		return err
+	}
+	if len(o.Seeds) == 0 && o.State == "" && o.Frontier == "" {
 		return bad("no URL to crawl (usage: crawl [flags] URL...)")
 	}
 	norm := o.normalizer()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func BenchmarkAdd(b *testing.B) {
 			var workers atomic.Int64
 			b.ReportAllocs()
 			b.SetParallelism(benchParallelism)
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuTime(b)
 			b.RunParallel(func(pb *testing.PB) {
 				w := int(workers.Add(1))
 				reqs := make([]frontier.Request, batch)
@@ -77,6 +78,7 @@ func BenchmarkAdd(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "adds/s")
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N*batch), "cpu-ns/add")
 		})
 	}
 }
@@ -104,7 +106,7 @@ func BenchmarkLeaseComplete(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(benchParallelism)
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuTime(b)
 			var leased atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
 				outs := make([]frontier.Outcome, 0, batch)
@@ -126,6 +128,7 @@ func BenchmarkLeaseComplete(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(leased.Load())/time.Since(start).Seconds(), "leases/s")
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(leased.Load()), "cpu-ns/lease")
 		})
 	}
 }
@@ -157,7 +160,7 @@ func BenchmarkFiveMillion(b *testing.B) {
 				f := be.open(b, frontier.Options{})
 				var next atomic.Int64
 				var wg sync.WaitGroup
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime(b)
 				for w := range workers {
 					wg.Go(func() {
 						reqs := make([]frontier.Request, batch)
@@ -184,6 +187,7 @@ func BenchmarkFiveMillion(b *testing.B) {
 					b.Errorf("Stats = %+v, %v; want %d queued", s, err, total)
 				}
 				b.ReportMetric(float64(total)/elapsed.Seconds(), "adds/s")
+				b.ReportMetric(float64(cpuTime(b)-cpu0)/total, "cpu-ns/add")
 				b.ReportMetric(float64(peakRSS(b))/(1<<20), "peak-RSS-MB")
 				if err := f.Close(); err != nil {
 					b.Error(err)
@@ -191,6 +195,17 @@ func BenchmarkFiveMillion(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cpuTime returns the CPU time the process has used (user and system), all
+// goroutines included: a measure of the work done that does not depend on
+// what else the machine runs, as throughput does.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS returns the process's peak resident set size in bytes.

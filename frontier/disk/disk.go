@@ -220,9 +220,6 @@ func pebbleOptions(readOnly bool) *pebble.Options {
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	if debugTune != nil {
-		debugTune(o)
-	}
 	// The cache holds mostly the tables' filter and index blocks, for the
 	// lookups the in-memory filter cannot rule out; queue scans read each
 	// data block about once.
@@ -513,5 +510,3 @@ var (
 	_ heap.Interface = (*hostHeap)(nil)
 	_ heap.Interface = (*leaseHeap)(nil)
 )
-
-var debugTune func(*pebble.Options)

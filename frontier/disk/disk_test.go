@@ -428,3 +428,62 @@ func TestLeaseIDsUniqueAcrossRestarts(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestStrictAcrossRestarts checks that the per-priority counts of a Strict
+// crawl survive a restart, and are rebuilt when a crawl that was not Strict
+// is resumed as one.
+func TestStrictAcrossRestarts(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		t.Run(fmt.Sprintf("first run Strict %v", first), func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := t.Context()
+			d := openTest(t, dir, Options{Options: frontier.Options{PerHostInFlight: -1, Strict: first}})
+			if _, err := d.Add(ctx, []frontier.Request{
+				{URL: "http://a.test/0"}, {URL: "http://b.test/0"}, {URL: "http://c.test/1", Depth: 1},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ls, err := d.Lease(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a frontier.Lease // http://a.test/0, completed; b.test/0 stays leased
+			for _, l := range ls {
+				if l.Request.URL == "http://a.test/0" {
+					a = l
+				}
+			}
+			if err := d.Complete(ctx, []frontier.Outcome{{Lease: a}}); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+
+			d = openTest(t, dir, Options{Options: frontier.Options{PerHostInFlight: -1, Strict: true}})
+			defer d.Close()
+			// b.test/0 (depth 0) is queued again and holds back c.test/1.
+			ls, err = d.Lease(ctx, 10)
+			if err != nil || len(ls) != 1 || ls[0].Request.URL != "http://b.test/0" {
+				t.Fatalf("Lease after reopening = %v, %v; want only http://b.test/0", urlsOf(ls), err)
+			}
+			short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+			defer cancel()
+			if ls, err := d.Lease(short, 10); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Lease with depth 0 outstanding = %v, %v; want it to block", urlsOf(ls), err)
+			}
+			if err := d.Complete(ctx, []frontier.Outcome{{Lease: ls[0]}}); err != nil {
+				t.Fatal(err)
+			}
+			if ls, err := d.Lease(ctx, 10); err != nil || len(ls) != 1 || ls[0].Request.URL != "http://c.test/1" {
+				t.Fatalf("Lease after depth 0 completed = %v, %v; want http://c.test/1", urlsOf(ls), err)
+			}
+		})
+	}
+}
+
+func urlsOf(ls []frontier.Lease) []string {
+	var urls []string
+	for _, l := range ls {
+		urls = append(urls, l.Request.URL)
+	}
+	return urls
+}

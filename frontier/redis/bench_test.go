@@ -2,7 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"os"
 	"errors"
 	"fmt"
 	"strconv"
@@ -73,7 +72,7 @@ func benchOps(b *testing.B, run int) {
 		hosts     = 2_000
 		batch     = 500
 	)
-	srv := redistest.Start(b, strings.Fields(os.Getenv("BENCHREDIS"))...)
+	srv := redistest.Start(b)
 	ctx := context.Background()
 	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DisableIdentity: true})
 	defer c.Close()

@@ -27,13 +27,16 @@
 //	workers       set of worker ids; w:<id> a heartbeat key with a TTL
 //	seeds         zset of the job's seeds, by first arrival
 //	robots:<o>    robots.txt of origin o shared by the fleet, with a TTL
-//	t:<token>     a call's cached reply for two minutes, so that a call
-//	              retried after a lost reply is not applied twice
+//	t:<token>     a call's reply (lease ids, for Lease) for 30 seconds, so
+//	              that a call retried after a lost reply is not applied twice
 //	wake          pub/sub channel: published when work may have become
 //	              available, so idle workers poll at once
 //
 // Every change is one Lua script (add, lease, complete, beat), run
-// atomically by Redis with one round trip per batch. Times come from the
+// atomically by Redis with one round trip per batch. A script caches the
+// host state it touches and writes each host, queue and counter once, so
+// a batch costs one command per URL (the seen-set check) plus a few per
+// host and per call. Times come from the
 // Redis server's clock (TIME), so workers' clocks need not agree; a lease's
 // Expires is reported on the worker's clock, never later than Redis will
 // take it back.
@@ -45,11 +48,19 @@
 // hands them back to their queues, in place. Completions of leases that
 // ended are fenced off by lease id. Calls that fail for a connection error
 // (Redis restarting, a failover) are retried with backoff until their
-// context ends. What survives a Redis crash depends on its persistence:
-// with appendonly yes and appendfsync always nothing acknowledged is lost;
-// with appendfsync everysec up to about a second of changes may be, which
-// can hand out again (refetch) the URLs leased or completed in that second
-// but loses none of the queue older than that.
+// context ends; a retry within 30 seconds of a lost reply gets that reply
+// instead of applying the call again (later, a Lease's lost leases come
+// back when they expire, and a Complete may report as expired the leases
+// it did complete). A Redis outage longer than HeartbeatTTL makes every
+// worker look dead to the first one back, so the URLs in flight then are
+// handed out again.
+//
+// What survives a Redis crash depends on its persistence: with appendonly
+// yes and appendfsync always nothing acknowledged is lost; with appendfsync
+// everysec about the last second of changes may be. The append-only log
+// is a prefix of the job's history, so the job stays consistent and loses
+// no URL: the URLs completed in that second are handed out again (and
+// their links found again), those leased in it are queued again.
 //
 // Options.Strict is not supported: Open refuses it.
 //

@@ -26,7 +26,7 @@ end
 local clock = redis.call('TIME')
 local NOW = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
-local meta = redis.call('HMGET', META, 'seq', 'lid', 'sl', 'sp', 's', 'q', 'l')
+local meta = redis.call('HMGET', META, 'seq', 'lid', 'sl', 'sp', 'q', 'l', 'd', 'f', 'h', 's', 'u')
 local SEQ = tonumber(meta[1]) or 0
 local LID = tonumber(meta[2]) or 0
 -- The seen set is a linear hash table of 2^SL + SP buckets: bucket b holds
@@ -39,12 +39,19 @@ local SEEN_MAX_LEVEL = 31
 local SEEN_LOAD = 40
 local SL = tonumber(meta[3]) or SEEN_MIN_LEVEL
 local SP = tonumber(meta[4]) or 0
-local SEEN0 = tonumber(meta[5]) or 0
-local QUEUED0 = tonumber(meta[6]) or 0
-local LEASED0 = tonumber(meta[7]) or 0
 
--- Counter deltas, written once at the end.
-local C = {q = 0, l = 0, d = 0, f = 0, h = 0, s = 0, u = 0}
+-- The job's counters (queued, leased, done, failed, hosts, seen,
+-- duplicates), as they were and as the script changes them; written back
+-- once at the end.
+local C0 = {}
+local C = {}
+for k, name in ipairs({'q', 'l', 'd', 'f', 'h', 's', 'u'}) do
+  C0[name] = tonumber(meta[4 + k]) or 0
+  C[name] = 0
+end
+local SEEN0 = C0.s
+local QUEUED0 = C0.q
+local LEASED0 = C0.l
 local woke = false -- something may now be leasable, or the job drained
 
 local function hkey(name) return P .. 'h:' .. name end
@@ -112,15 +119,16 @@ end
 
 -- H caches the hosts a script touches: their politeness state (i in
 -- flight, l last lease, n not before, d scheduler delay, c Crawl-delay)
--- and queue length q, written back once by finish. A host counts in the
--- hosts counter while it has requests queued or in flight.
+-- and queue length q (the ZCARD of their queue, kept with them to save a
+-- call), written back once by finish. A host counts in the hosts counter
+-- while it has requests queued or in flight.
 local H = {}
 local function host(name)
   local h = H[name]
   if h then
     return h
   end
-  local v = redis.call('HMGET', hkey(name), 'i', 'l', 'n', 'd', 'c')
+  local v = redis.call('HMGET', hkey(name), 'i', 'l', 'n', 'd', 'c', 'q')
   h = {
     name = name,
     i = tonumber(v[1]) or 0,
@@ -128,7 +136,7 @@ local function host(name)
     n = tonumber(v[3]) or 0,
     d = tonumber(v[4]) or 0,
     c = tonumber(v[5]) or 0,
-    q = redis.call('ZCARD', qkey(name)),
+    q = tonumber(v[6]) or 0,
     dirty = false,   -- state to write back
     stale = false,   -- place in READY to recompute
     pending = {},    -- (score, member) pairs to add to the queue
@@ -165,6 +173,7 @@ local function enqueue(h, score, member)
   if h.q == 0 then
     h.stale = true
   end
+  h.dirty = true
   h.q = h.q + 1
   C.q = C.q + 1
   woke = true
@@ -260,7 +269,7 @@ local function finish(reply, cache)
   flushQueues()
   for name, h in pairs(H) do
     if h.dirty then
-      redis.call('HSET', hkey(name), 'i', h.i, 'l', h.l, 'n', h.n, 'd', h.d, 'c', h.c)
+      redis.call('HSET', hkey(name), 'i', h.i, 'l', h.l, 'n', h.n, 'd', h.d, 'c', h.c, 'q', h.q)
     end
     if h.stale then
       place(h)
@@ -270,17 +279,14 @@ local function finish(reply, cache)
       C.h = C.h + (active and 1 or -1)
     end
   end
-  redis.call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP)
-  for k, v in pairs(C) do
-    if v ~= 0 then
-      redis.call('HINCRBY', META, k, v)
-    end
-  end
+  redis.call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP,
+    'q', C0.q + C.q, 'l', C0.l + C.l, 'd', C0.d + C.d, 'f', C0.f + C.f,
+    'h', C0.h + C.h, 's', C0.s + C.s, 'u', C0.u + C.u)
   if woke then
     redis.call('PUBLISH', P .. 'wake', '1')
   end
   if cache and TOKEN ~= '' then
-    redis.call('SET', TOKKEY, cache, 'PX', 120000)
+    redis.call('SET', TOKKEY, cache, 'PX', 30000)
   end
   return reply
 end
