@@ -205,7 +205,7 @@ func TestFleet(t *testing.T) {
 				t.Fatalf("worker %d exit %d\n%s", 2*i+1, code, w.stderr.String())
 			}
 		}
-		t.Logf("killed a worker at %d pages holding up to %d leases; the others finished %v later; %d refetches; %v in all",
+		t.Logf("killed a worker at %d pages holding %d leases; the others finished %v later; %d refetches; %v in all",
 			killedAt, inFlight, time.Since(killed).Round(time.Millisecond), site.Duplicates(), time.Since(start).Round(time.Millisecond))
 		if d := site.Duplicates(); d > int(inFlight) || dupsBefore > 0 {
 			t.Errorf("%d pages refetched (%d before the kill); want at most the %d the killed worker had in flight",
@@ -303,9 +303,11 @@ func TestFleet(t *testing.T) {
 // BenchmarkFleetThroughput crawls a site of 8 hosts with 20 ms of server
 // latency with 1, 2 and 4 worker processes sharing one Redis job, and
 // reports pages per second and the speedups over one worker, all from the
-// same run. Each worker has a small, fixed concurrency, so that one worker
-// is bound by waiting on the server, as a worker on its own machine would
-// be, and not by this machine's CPUs.
+// same run: over the whole crawl (process start and the crawl's ramp-up
+// and tail included) and in the steady state between 10% and 90% of the
+// pages. Each worker has a small, fixed concurrency, so that one worker is
+// bound by waiting on the server, as a worker on its own machine would be,
+// and not by this machine's CPUs.
 func BenchmarkFleetThroughput(b *testing.B) {
 	const (
 		hosts       = 8
@@ -318,7 +320,7 @@ func BenchmarkFleetThroughput(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	rates := map[int]float64{}
+	rates, steady := map[int]float64{}, map[int]float64{}
 	for b.Loop() {
 		for _, workers := range []int{1, 2, 4} {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -337,6 +339,22 @@ func BenchmarkFleetThroughput(b *testing.B) {
 			for _, u := range urls {
 				args = append(args, u+"/") // every worker may be first
 			}
+			want := len(site.Reachable(0)) * hosts
+			// Watch the site for the steady state: 10% to 90% of the pages.
+			marks := make(chan time.Duration, 2)
+			go func() {
+				start, next := time.Now(), want/10
+				for ctx.Err() == nil && next <= want*9/10 {
+					if site.Unique() >= next {
+						marks <- time.Since(start)
+						next = want * 9 / 10
+						if len(marks) == 2 {
+							return
+						}
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}()
 			start := time.Now()
 			procs := make([]*exec.Cmd, workers)
 			stderrs := make([]bytes.Buffer, workers)
@@ -353,17 +371,20 @@ func BenchmarkFleetThroughput(b *testing.B) {
 				}
 			}
 			elapsed := time.Since(start)
-			want := len(site.Reachable(0)) * hosts
 			if site.Unique() != want {
 				b.Fatalf("%d workers fetched %d of %d pages", workers, site.Unique(), want)
 			}
 			rates[workers] = float64(want) / elapsed.Seconds()
+			t10, t90 := <-marks, <-marks
+			steady[workers] = float64(want*8/10) / (t90 - t10).Seconds()
 			cancel()
 		}
 	}
 	for _, w := range []int{1, 2, 4} {
 		b.ReportMetric(rates[w], fmt.Sprintf("pages/s-%dw", w))
+		b.ReportMetric(steady[w], fmt.Sprintf("steady-pages/s-%dw", w))
 	}
 	b.ReportMetric(rates[2]/rates[1], "speedup-2w")
 	b.ReportMetric(rates[4]/rates[1], "speedup-4w")
+	b.ReportMetric(steady[4]/steady[1], "steady-speedup-4w")
 }

@@ -202,11 +202,20 @@ type logOp struct {
 	off        int // of the key in buf; the value follows it
 	klen, vlen int
 	del        bool
+	fresh      bool // a set of a key the store does not hold
 }
 
 func (l *opLog) set(k, v []byte) {
 	l.ops = append(l.ops, logOp{off: len(l.buf), klen: len(k), vlen: len(v)})
 	l.buf = append(append(l.buf, k...), v...)
+}
+
+// setFresh logs a set of a key that the store does not hold (a new lease,
+// a request with a new sequence): if the same log deletes it again, neither
+// write reaches the store.
+func (l *opLog) setFresh(k, v []byte) {
+	l.set(k, v)
+	l.ops[len(l.ops)-1].fresh = true
 }
 
 func (l *opLog) del(k []byte) {
@@ -223,7 +232,7 @@ func (l *opLog) reset() {
 }
 
 // writeTo appends the log's net effect to b: for each key in order, its
-// last write.
+// last write, or nothing for a key created and deleted in the log.
 func (l *opLog) writeTo(b *pebble.Batch) error {
 	// Ties go by offset: each key's writes stay in arrival order.
 	slices.SortFunc(l.ops, func(x, y logOp) int {
@@ -232,10 +241,17 @@ func (l *opLog) writeTo(b *pebble.Batch) error {
 		}
 		return x.off - y.off
 	})
+	first := 0 // the first write of the current key
 	for i, o := range l.ops {
 		k := l.key(o)
+		if i > 0 && !bytes.Equal(k, l.key(l.ops[i-1])) {
+			first = i
+		}
 		if i+1 < len(l.ops) && bytes.Equal(k, l.key(l.ops[i+1])) {
 			continue // overwritten
+		}
+		if o.del && l.ops[first].fresh {
+			continue // created and deleted since the last commit
 		}
 		var err error
 		if o.del {

@@ -148,8 +148,8 @@ var _ frontier.Frontier = (*Disk)(nil)
 // places. It returns an error wrapping ErrLocked if dir is open elsewhere,
 // and one wrapping ErrIncompatible if dir holds another format.
 //
-// Open reads the whole seen set once, to build its in-memory filter: about a
-// second per five million URLs.
+// Open reads the whole seen set once, to build its in-memory filter: a few
+// seconds for five million URLs.
 func Open(dir string, opts Options) (*Disk, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -202,9 +202,12 @@ func Open(dir string, opts Options) (*Disk, error) {
 	return d, nil
 }
 
-// pebbleOptions tunes pebble for the frontier: small memtables and block
-// cache (the working set is the tails of the host queues and the seen-set
-// filters), Bloom filters for the seen-set lookups, and no logging.
+// pebbleOptions tunes pebble for the frontier, a write-heavy store read
+// little (scans of the host queues from where their windows end, and the
+// seen-set lookups the in-memory filter cannot settle): moderate memtables
+// and block cache, compactions put off (more level-0 files before one, a
+// larger base level) to cut write amplification, Bloom filters for the
+// lookups, and no logging.
 func pebbleOptions(readOnly bool) *pebble.Options {
 	o := &pebble.Options{
 		MemTableSize:                32 << 20,
@@ -254,15 +257,20 @@ func (d *Disk) recover() error {
 		return err
 	}
 
-	d.seen = newSeenFilter(int(d.stats.Seen), seenFilterMaxBytes)
+	d.seen = newSeenFilter(int(d.stats.Seen+d.stats.Seen/4), seenFilterMaxBytes)
+	var seen int64
 	if err := d.scan([]byte{prefixSeen}, func(k, _ []byte) error {
 		if len(k) != 9 {
 			return errCorrupt
 		}
 		d.seen.add(binary.BigEndian.Uint64(k[1:]))
+		seen++
 		return nil
 	}); err != nil {
 		return err
+	}
+	if seen != d.stats.Seen {
+		return fmt.Errorf("stats count %d fingerprints seen; the store holds %d: %w", d.stats.Seen, seen, errCorrupt)
 	}
 
 	d.stats.Hosts = 0
@@ -295,7 +303,7 @@ func (d *Disk) recover() error {
 			return fmt.Errorf("lease %x of inactive host: %w", k, errCorrupt)
 		}
 		d.pending.del(k)
-		d.enqueueLocked(h, item{key: r.key, req: r.req})
+		d.enqueueLocked(h, item{key: r.key, req: r.req}, false)
 		requeued++
 		return nil
 	}); err != nil {

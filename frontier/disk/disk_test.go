@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/frontier/frontiertest"
@@ -486,4 +487,46 @@ func urlsOf(ls []frontier.Lease) []string {
 		urls = append(urls, l.Request.URL)
 	}
 	return urls
+}
+
+func TestOpLog(t *testing.T) {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Set([]byte("old"), []byte("0"), nil); err != nil {
+		t.Fatal(err)
+	}
+	var l opLog
+	l.setFresh([]byte("gone"), []byte("1")) // created and deleted: no write
+	l.set([]byte("old"), []byte("1"))       // held by the store: its delete must reach it
+	l.setFresh([]byte("back"), []byte("1")) // created, deleted, queued again
+	l.set([]byte("twice"), []byte("1"))     // the last value wins
+	l.del([]byte("gone"))
+	l.del([]byte("old"))
+	l.del([]byte("back"))
+	l.set([]byte("back"), []byte("2"))
+	l.set([]byte("twice"), []byte("2"))
+	b := db.NewBatch()
+	if err := l.writeTo(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Count(); got != 3 {
+		t.Errorf("batch of %d writes; want 3 (old, back, twice)", got)
+	}
+	if err := db.Apply(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"gone": "", "old": "", "back": "2", "twice": "2"} {
+		v, closer, err := db.Get([]byte(k))
+		got := ""
+		if err == nil {
+			got = string(v)
+			closer.Close()
+		}
+		if got != want {
+			t.Errorf("%s = %q; want %q", k, got, want)
+		}
+	}
 }

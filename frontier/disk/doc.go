@@ -9,12 +9,14 @@
 // not with the queued requests: each active host keeps its state and a
 // window of its first WindowPerHost requests; the rest of its queue stays on
 // disk and is read in order from where the window ends. Add checks
-// fingerprints against an in-memory Bloom filter of the seen set (about 10
-// bits a URL, capped at 64 MiB, rebuilt by Open from the store) and looks up
-// only the URLs it cannot rule out. Pebble is tuned to stay small: 32 MiB
-// memtables, an 8 MiB block cache. Strict crawls also count outstanding
-// requests per priority, which costs memory per distinct priority (per depth,
-// for the breadth- and depth-first schedulers).
+// fingerprints against an in-memory Bloom filter of the seen set (14 bits a
+// URL, capped at 64 MiB, rebuilt by Open from the store) and looks up only
+// the URLs it cannot rule out. Pebble is tuned to stay small: 32 MiB
+// memtables (at most three), a 32 MiB block cache. A frontier of five
+// million URLs on a thousand hosts peaks under 250 MB of RSS. Strict crawls
+// also count outstanding requests per priority, which costs memory per
+// distinct priority (per depth, for the breadth- and depth-first
+// schedulers).
 //
 // # Durability
 //

@@ -81,7 +81,7 @@ func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 		d.seqDirty = true
 		prio := encodePriority(d.opts.Scheduler.Priority(r))
 		d.countPrioLocked(prio, 1)
-		d.enqueueLocked(h, item{key: itemKey{prio, d.seq}, req: r})
+		d.enqueueLocked(h, item{key: itemKey{prio, d.seq}, req: r}, true)
 		added++
 	}
 	return added, nil
@@ -282,7 +282,7 @@ func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 		d.popLocked(h, it.key)
 		l := &lease{id: id, it: it, host: h, expires: now.Add(d.opts.LeaseTTL)}
 		d.valBuf = appendLease(d.valBuf[:0], leaseRecord{expires: l.expires, key: it.key, req: it.req})
-		d.pending.set(leaseKey(d.keyBuf, id), d.valBuf)
+		d.pending.setFresh(leaseKey(d.keyBuf, id), d.valBuf)
 		heap.Push(&d.leases, l)
 		d.byID[id] = l
 		h.inflight++
@@ -336,7 +336,7 @@ func (d *Disk) reapLocked(now time.Time) {
 	for d.leases.Len() > 0 && !d.leases[0].expires.After(now) {
 		l := heap.Pop(&d.leases).(*lease)
 		d.releaseLocked(l)
-		d.enqueueLocked(l.host, l.it)
+		d.enqueueLocked(l.host, l.it, false)
 	}
 }
 
@@ -414,7 +414,7 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 			if o.RetryAt.After(h.notBefore) {
 				h.notBefore, h.dirty = o.RetryAt, true
 			}
-			d.enqueueLocked(h, it)
+			d.enqueueLocked(h, it, true)
 		case frontier.Failed:
 			d.stats.Failed++
 			d.countPrioLocked(l.it.key.prio, -1)

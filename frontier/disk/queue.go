@@ -16,11 +16,16 @@ import (
 var emptyHead = itemKey{math.MaxUint64, math.MaxUint64}
 
 // enqueueLocked queues it on h: in the store always, in the window when it
-// is among the host's first requests.
-func (d *Disk) enqueueLocked(h *host, it item) {
+// is among the host's first requests. fresh says that it has a new position
+// (an Add or a retry), not its old one (a lease given back).
+func (d *Disk) enqueueLocked(h *host, it item, fresh bool) {
 	d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
 	d.valBuf = appendRequest(d.valBuf[:0], it.req)
-	d.pending.set(d.keyBuf, d.valBuf)
+	if fresh {
+		d.pending.setFresh(d.keyBuf, d.valBuf)
+	} else {
+		d.pending.set(d.keyBuf, d.valBuf)
+	}
 	if !h.active {
 		// An idle host's queue is empty: the window holds all of it.
 		h.active = true

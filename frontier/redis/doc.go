@@ -12,10 +12,10 @@
 //	              h hosts, s seen, u duplicates), seq (arrival counter),
 //	              lid (lease id counter), sl/sp (seen-set level and split)
 //	q:<host>      zset: the host's queue; score = Scheduler priority,
-//	              member = 6-byte big-endian arrival number + request, so
-//	              equal priorities go in arrival order
-//	h:<host>      hash: i in flight, l last lease, n not before (Retry-After),
-//	              d scheduler delay, c Crawl-delay (times in µs)
+//	              member = 6-byte big-endian arrival number + request
+//	              ("attempts|depth|url\x00parent")
+//	h:<host>      hash: i in flight, q queued, l last lease, n not before
+//	              (Retry-After), d scheduler delay, c Crawl-delay (times µs)
 //	ready         zset: hosts with queued requests and room under their cap,
 //	              scored by their next-allowed time
 //	leases        zset: lease id -> expiry
@@ -23,7 +23,7 @@
 //	s:<bucket>    hash: the seen set, a linear hash table of fingerprints
 //	              (field = the top 7 bytes of the 64-bit fingerprint, the low
 //	              byte being the bucket's); about 40 fields a bucket, so
-//	              Redis keeps each as a small listpack: ~12 bytes a URL
+//	              Redis keeps each as a small listpack: ~14 bytes a URL
 //	workers       set of worker ids; w:<id> a heartbeat key with a TTL
 //	seeds         zset of the job's seeds, by first arrival
 //	robots:<o>    robots.txt of origin o shared by the fleet, with a TTL
@@ -32,14 +32,23 @@
 //	wake          pub/sub channel: published when work may have become
 //	              available, so idle workers poll at once
 //
+// A queue's order is (priority, arrival): Redis orders equal scores by
+// member bytes, so the big-endian arrival prefix breaks ties in arrival
+// order while the score holds any float64 priority exactly. (Packing both
+// into one score, priority×2^k + arrival, would leave a double's 53 bits
+// to share between them and lose best-first scores' precision.)
+//
 // Every change is one Lua script (add, lease, complete, beat), run
 // atomically by Redis with one round trip per batch. A script caches the
 // host state it touches and writes each host, queue and counter once, so
 // a batch costs one command per URL (the seen-set check) plus a few per
-// host and per call. Times come from the
-// Redis server's clock (TIME), so workers' clocks need not agree; a lease's
-// Expires is reported on the worker's clock, never later than Redis will
-// take it back.
+// host and per call. Times come from the Redis server's clock (TIME), so
+// workers' clocks need not agree; a lease's Expires is reported on the
+// worker's clock, never later than Redis will take it back.
+//
+// A Lease that finds nothing ready waits for a message on the wake
+// channel, the next host's ready time or the next lease expiry (at most
+// 250 ms), and only one blocked Lease per process polls at a time.
 //
 // # Failure
 //

@@ -93,19 +93,24 @@ func TestPolitenessAcrossWorkers(t *testing.T) {
 	if _, err := workers[0].Add(ctx, pages("a.test", 0, 30)); err != nil {
 		t.Fatal(err)
 	}
+	// A lease happens between the start and the return of its Lease call:
+	// two leases are proven too close when both calls fit in less than
+	// the delay.
+	type call struct{ start, end time.Time }
 	var (
 		mu       sync.Mutex
 		inFlight int
 		peak     int
-		last     time.Time
-		minGap   = time.Hour
+		calls    []call
 	)
 	var wg sync.WaitGroup
 	for _, f := range workers {
 		for range 3 {
 			wg.Go(func() {
 				for {
+					start := time.Now()
 					ls, err := f.Lease(ctx, 5)
+					end := time.Now()
 					if errors.Is(err, frontier.ErrDrained) {
 						return
 					}
@@ -113,14 +118,10 @@ func TestPolitenessAcrossWorkers(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					now := time.Now()
 					mu.Lock()
 					inFlight += len(ls)
 					peak = max(peak, inFlight)
-					if !last.IsZero() {
-						minGap = min(minGap, now.Sub(last))
-					}
-					last = now
+					calls = append(calls, call{start, end})
 					mu.Unlock()
 					time.Sleep(5 * time.Millisecond)
 					mu.Lock()
@@ -142,11 +143,27 @@ func TestPolitenessAcrossWorkers(t *testing.T) {
 	if peak > 2 {
 		t.Errorf("%d leases outstanding on one host across 3 workers; want at most 2", peak)
 	}
-	// Leases are seen here after their Lease call returns, so allow the
-	// jitter of two calls.
-	if minGap < delay-5*time.Millisecond {
-		t.Errorf("two leases on one host %v apart across workers; want about %v", minGap, delay)
+	for i, a := range calls {
+		for _, b := range calls[i+1:] {
+			if span := later(a.end, b.end).Sub(earlier(a.start, b.start)); span < delay {
+				t.Fatalf("two leases on one host within %v across workers; want them %v apart", span, delay)
+			}
+		}
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // TestDeadWorkerLeasesReturn checks that the leases of a worker whose

@@ -53,6 +53,20 @@ type Options struct {
 	OnRetry func(err error)
 }
 
+// Validate reports whether Open can honour o: Strict is not supported, and
+// no duration may be negative.
+func (o Options) Validate() error {
+	switch {
+	case o.Strict:
+		return ErrStrict
+	case o.HeartbeatTTL < 0:
+		return fmt.Errorf("redis: negative HeartbeatTTL %v", o.HeartbeatTTL)
+	case o.LeaseTTL < 0:
+		return fmt.Errorf("redis: negative LeaseTTL %v", o.LeaseTTL)
+	}
+	return nil
+}
+
 var jobName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // ValidJob reports whether job is a usable job name: 1 to 100 letters,
@@ -97,14 +111,11 @@ var _ frontier.Frontier = (*Frontier)(nil)
 // closed). Unreachable Redis is an error, not a wait: it returns once ctx
 // ends or the connection attempt fails.
 func Open(ctx context.Context, rawURL, job string, opts Options) (*Frontier, error) {
-	if opts.Strict {
-		return nil, ErrStrict
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if err := ValidJob(job); err != nil {
 		return nil, err
-	}
-	if opts.HeartbeatTTL < 0 {
-		return nil, fmt.Errorf("redis: negative HeartbeatTTL %v", opts.HeartbeatTTL)
 	}
 	opts.Options = opts.Options.WithDefaults()
 	if opts.HeartbeatTTL == 0 {
@@ -217,9 +228,7 @@ func (f *Frontier) Lease(ctx context.Context, n int) ([]frontier.Lease, error) {
 	if err := f.check(ctx); err != nil {
 		return nil, err
 	}
-	changed := f.changedChan()
-	ls, wait, err := f.leaseOnce(ctx, n)
-	if err != nil || ls != nil {
+	if ls, _, err := f.leaseOnce(ctx, n); err != nil || ls != nil {
 		return ls, err
 	}
 	select {
@@ -230,15 +239,15 @@ func (f *Frontier) Lease(ctx context.Context, n int) ([]frontier.Lease, error) {
 		return nil, frontier.ErrClosed
 	}
 	defer func() { <-f.pollSlot }()
+	// The slot's previous holder may have left work behind (it took one
+	// of several requests a wake-up announced): try at once.
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for first := true; ; first = false {
-		if !first {
-			changed = f.changedChan()
-			ls, wait, err = f.leaseOnce(ctx, n)
-			if err != nil || ls != nil {
-				return ls, err
-			}
+	for {
+		changed := f.changedChan()
+		ls, wait, err := f.leaseOnce(ctx, n)
+		if err != nil || ls != nil {
+			return ls, err
 		}
 		if wait < 0 || wait > maxPoll {
 			wait = maxPoll

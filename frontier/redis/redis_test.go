@@ -4,15 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/frontier/frontiertest"
 	"github.com/hivecrawl/crawl/frontier/redis"
 	"github.com/hivecrawl/crawl/frontier/redis/redistest"
 )
+
+// TestMain quiets go-redis, which logs every failed dial of the tests
+// that stop Redis on purpose.
+func TestMain(m *testing.M) {
+	goredis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // job returns a fresh job name for t: every frontier the suite opens
 // starts empty.

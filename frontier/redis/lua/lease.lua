@@ -48,7 +48,10 @@ while n < max do
       k = math.min(k, 1) -- the next one waits for the delay
     end
     if readyAt(h) > NOW then
-      k = 0 -- a stale entry: place fixes it
+      k = 0
+    end
+    if k <= 0 then
+      h.placed = nil -- READY was wrong about it (a worker with another cap?): rewrite
     end
     if k > 0 then
       local popped = redis.call('ZPOPMIN', qkey(name), k)
@@ -64,6 +67,9 @@ while n < max do
         ids[#ids + 1] = LID
       end
       n = n + got
+      if got < k then
+        h.q = got -- the queue was shorter than its host said: trust the queue
+      end
       h.q = h.q - got
       h.i = h.i + got
       h.l = NOW

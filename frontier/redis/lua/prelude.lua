@@ -117,6 +117,23 @@ local function markSeen(fp)
   return true
 end
 
+local function readyAt(h)
+  local at = h.n
+  if h.l >= 0 then
+    at = math.max(at, h.l + math.max(h.d, h.c))
+  end
+  return at
+end
+
+-- readyKey is a host's score in READY: its next-allowed time if it has
+-- queued requests and room under the cap, or -1 for not in READY.
+local function readyKey(h)
+  if h.q > 0 and (CAP < 0 or h.i < CAP) then
+    return readyAt(h)
+  end
+  return -1
+end
+
 -- H caches the hosts a script touches: their politeness state (i in
 -- flight, l last lease, n not before, d scheduler delay, c Crawl-delay)
 -- and queue length q (the ZCARD of their queue, kept with them to save a
@@ -131,6 +148,7 @@ local function host(name)
   local v = redis.call('HMGET', hkey(name), 'i', 'l', 'n', 'd', 'c', 'q')
   h = {
     name = name,
+    placed = -1,     -- its score in READY (-1: not in it) as last written
     i = tonumber(v[1]) or 0,
     l = tonumber(v[2]) or -1,
     n = tonumber(v[3]) or 0,
@@ -143,24 +161,20 @@ local function host(name)
   }
   h.was = h.q > 0 or h.i > 0
   H[name] = h
+  h.placed = readyKey(h) -- READY holds every host at its readyKey
   return h
 end
 
-local function readyAt(h)
-  local at = h.n
-  if h.l >= 0 then
-    at = math.max(at, h.l + math.max(h.d, h.c))
-  end
-  return at
-end
-
--- place puts a host in READY at its next-allowed time if it has queued
--- requests and room under the cap, and takes it out otherwise.
+-- place updates a host's entry in READY, if it changed.
 local function place(h)
-  if h.q > 0 and (CAP < 0 or h.i < CAP) then
-    redis.call('ZADD', READY, readyAt(h), h.name)
-  else
-    redis.call('ZREM', READY, h.name)
+  local key = readyKey(h)
+  if key ~= h.placed then
+    if key < 0 then
+      redis.call('ZREM', READY, h.name)
+    else
+      redis.call('ZADD', READY, key, h.name)
+    end
+    h.placed = key
   end
   h.stale = false
 end

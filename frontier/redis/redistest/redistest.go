@@ -9,10 +9,8 @@ package redistest
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -183,37 +181,4 @@ func (s *Server) Restart() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.t.Fatal(err)
-}
-
-// Info returns the fields of INFO section, such as "memory".
-func (s *Server) Info(ctx context.Context, section string) (map[string]string, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", s.Addr())
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	if _, err := fmt.Fprintf(c, "INFO %s\r\n", section); err != nil {
-		return nil, err
-	}
-	r := bufio.NewReader(c)
-	head, err := r.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
-	if err != nil {
-		return nil, fmt.Errorf("redistest: INFO reply %q", head)
-	}
-	buf := make([]byte, n+2)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, line := range strings.Split(string(buf), "\r\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			out[k] = v
-		}
-	}
-	return out, nil
 }
