@@ -29,6 +29,7 @@ func frontierFor(o *options, cfg crawler.Config) (crawler.Frontier, func() error
 		Scheduler:       cfg.Scheduler,
 		PerHostInFlight: cfg.PerHost,
 		LeaseTTL:        cfg.LeaseTTL(),
+		Strict:          cfg.MaxDepth > 0, // as the crawler does for its memory frontier
 	}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --state %s: %v", errUsage, o.State, err)
