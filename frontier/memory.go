@@ -155,7 +155,7 @@ func (m *Memory) enqueueLocked(it item, now time.Time) {
 	if h.queue.Len() == 0 && h.inflight == 0 {
 		m.stats.Hosts++
 	}
-	heap.Push(&h.queue, it)
+	h.queue.push(it)
 	m.stats.Queued++
 	m.updateReadyLocked(h, now)
 }
@@ -298,7 +298,7 @@ func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 			m.updateReadyLocked(h, now)
 			continue
 		}
-		it := heap.Pop(&h.queue).(item)
+		it := h.queue.pop()
 		h.lastLease = now
 		h.inflight++
 		m.stats.Queued--
@@ -318,7 +318,7 @@ func (m *Memory) reapLocked(now time.Time) {
 	for m.leases.Len() > 0 && !m.leases[0].expires.After(now) {
 		l := heap.Pop(&m.leases).(*lease)
 		m.releaseLocked(l)
-		heap.Push(&l.host.queue, l.it) // its original seq puts it back where it was
+		l.host.queue.push(l.it) // its original seq puts it back where it was
 		m.stats.Queued++
 		m.updateReadyLocked(l.host, now)
 	}
@@ -367,7 +367,7 @@ func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
 			if o.RetryAt.After(h.notBefore) {
 				h.notBefore = o.RetryAt
 			}
-			heap.Push(&h.queue, it)
+			h.queue.push(it)
 			m.stats.Queued++
 		case Failed:
 			m.stats.Failed++
@@ -421,24 +421,56 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-// itemHeap orders a host's queue by (priority, arrival).
+// itemHeap orders a host's queue by (priority, arrival). It has its own
+// push and pop rather than container/heap's, whose interface{} arguments
+// cost an allocation per queued request.
 type itemHeap []item
 
 func (h itemHeap) Len() int { return len(h) }
-func (h itemHeap) Less(i, j int) bool {
+
+func (h itemHeap) less(i, j int) bool {
 	if h[i].prio != h[j].prio {
 		return h[i].prio < h[j].prio
 	}
 	return h[i].seq < h[j].seq
 }
-func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)   { *h = append(*h, x.(item)) }
-func (h *itemHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = item{}
-	*h = old[:len(old)-1]
-	return it
+
+func (h *itemHeap) push(it item) {
+	*h = append(*h, it)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+func (h *itemHeap) pop() item {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = item{}
+	q = q[:last]
+	for i := 0; ; {
+		small, l, r := i, 2*i+1, 2*i+2
+		if l < len(q) && q.less(l, small) {
+			small = l
+		}
+		if r < len(q) && q.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		q[i], q[small] = q[small], q[i]
+		i = small
+	}
+	*h = q
+	return top
 }
 
 // hostHeap orders ready hosts by next-allowed time.
