@@ -29,17 +29,17 @@ func sitePage(tb testing.TB, n int) (*url.URL, []byte, []string) {
 	return u, rec.Body.Bytes(), site.LinksFor(host, n)
 }
 
-// BenchmarkParsePage is the crawler's per-page parse: decode, goquery
-// tree, one walk for title, meta robots, base, links and assets, and the
-// canonicalization and dedup of every link.
+// BenchmarkParsePage is the crawler's per-page parse of a synthetic-site
+// page (8,192 bytes, 20 hrefs, 17 distinct followable links): decode,
+// goquery tree, one walk for title, meta robots, base, links and assets,
+// and the canonicalization and dedup of every link.
 func BenchmarkParsePage(b *testing.B) {
-	u, body, hrefs := sitePage(b, 12345)
+	u, body, _ := sitePage(b, 12345)
 	var h parse.HTML
 	p, err := h.Parse(u, "text/html; charset=utf-8", body)
 	if err != nil || p.Found == 0 {
 		b.Fatalf("setup: %d links, %v", p.Found, err)
 	}
-	b.Logf("%d bytes, %d hrefs, %d distinct links", len(body), len(hrefs), p.Found)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
@@ -47,6 +47,7 @@ func BenchmarkParsePage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(p.Found), "links/page")
 }
 
 // BenchmarkNormalizeLinks resolves and canonicalizes the hrefs of one page

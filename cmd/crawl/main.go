@@ -164,6 +164,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	m.SetFrontierStats(frontierStats(c))
 	log.Info("crawl starting", "seeds", o.Seeds, "concurrency", o.Concurrency, "per_host", o.PerHost, "rate", o.Rate)
+	if o.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("%w: --cpuprofile: %v", errUsage, err)
+		}
+		defer stopProfile()
+	}
+	if o.MemProfile != "" {
+		defer writeMemProfile(o.MemProfile, log)
+	}
 	stopProgress := startProgress(c, line, log, o.MaxPages)
 	sum, runErr := c.Run(ctx, o.Seeds...)
 	stopProgress()

@@ -51,6 +51,8 @@ type options struct {
 	MaxURLLength    int           `yaml:"max-url-length"`
 	DenyPrivate     *bool         `yaml:"deny-private"` // nil: decided from the seeds
 	Order           string        `yaml:"order"`
+	CPUProfile      string        `yaml:"-"`
+	MemProfile      string        `yaml:"-"`
 	State           string        `yaml:"state"`
 
 	pipelineOptions `yaml:",inline"` // rules and outputs: pipeline.go
@@ -111,6 +113,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.MetricsLinger, "metrics-linger", o.MetricsLinger, "keep serving /metrics this long after the crawl ends")
 	fs.BoolVar(&o.FailOnError, "fail-on-error", o.FailOnError, "exit 1 when any URL failed")
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress output")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the crawl to `file`")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile to `file` at the end")
 	fs.StringVar(&o.Order, "order", o.Order, "scheduling order: bfs, dfs or best (shallow, short paths first)")
 	fs.StringVar(&o.State, "state", o.State, "keep the frontier in `dir` on disk: survives a crash, resumes when run again")
 	o.pipelineOptions.addFlags(fs)
