@@ -201,12 +201,21 @@ type opLog struct {
 type logOp struct {
 	off        int // of the key in buf; the value follows it
 	klen, vlen int
+	prefix     uint64 // the key's first 8 bytes, big-endian: most comparisons end there
 	del        bool
 	fresh      bool // a set of a key the store does not hold
 }
 
+// keyPrefix packs the first 8 bytes of k (zero-padded) so that comparing
+// prefixes orders keys as bytes.Compare does, up to ties.
+func keyPrefix(k []byte) uint64 {
+	var p [8]byte
+	copy(p[:], k)
+	return binary.BigEndian.Uint64(p[:])
+}
+
 func (l *opLog) set(k, v []byte) {
-	l.ops = append(l.ops, logOp{off: len(l.buf), klen: len(k), vlen: len(v)})
+	l.ops = append(l.ops, logOp{off: len(l.buf), klen: len(k), vlen: len(v), prefix: keyPrefix(k)})
 	l.buf = append(append(l.buf, k...), v...)
 }
 
@@ -219,7 +228,7 @@ func (l *opLog) setFresh(k, v []byte) {
 }
 
 func (l *opLog) del(k []byte) {
-	l.ops = append(l.ops, logOp{off: len(l.buf), klen: len(k), del: true})
+	l.ops = append(l.ops, logOp{off: len(l.buf), klen: len(k), del: true, prefix: keyPrefix(k)})
 	l.buf = append(l.buf, k...)
 }
 
@@ -236,6 +245,12 @@ func (l *opLog) reset() {
 func (l *opLog) writeTo(b *pebble.Batch) error {
 	// Ties go by offset: each key's writes stay in arrival order.
 	slices.SortFunc(l.ops, func(x, y logOp) int {
+		if x.prefix != y.prefix {
+			if x.prefix < y.prefix {
+				return -1
+			}
+			return 1
+		}
 		if c := bytes.Compare(l.key(x), l.key(y)); c != 0 {
 			return c
 		}
