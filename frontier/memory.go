@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/hivecrawl/crawl/frontier/internal/pq"
 )
 
 // Memory is the in-memory backend: per-host queues ordered by the
@@ -20,8 +22,8 @@ type Memory struct {
 	mu      sync.Mutex
 	seen    seenSet
 	hosts   map[string]*hostState
-	ready   hostHeap  // hosts with queued requests and room under their cap
-	leases  leaseHeap // outstanding leases by expiry
+	ready   pq.Indexed[*hostState] // hosts with queued requests and room under their cap, by next-allowed time
+	leases  pq.Indexed[*lease]     // outstanding leases by expiry
 	byID    map[uint64]*lease
 	nextID  uint64
 	seq     uint64
@@ -76,7 +78,15 @@ func NewMemory(opts Options) *Memory {
 		hosts:   make(map[string]*hostState),
 		byID:    make(map[uint64]*lease),
 		changed: make(chan struct{}),
-		prios:   make(map[float64]int),
+		ready: pq.Indexed[*hostState]{
+			LessFn:   func(a, b *hostState) bool { return a.readyAt.Before(b.readyAt) },
+			SetIndex: func(h *hostState, i int) { h.index = i },
+		},
+		leases: pq.Indexed[*lease]{
+			LessFn:   func(a, b *lease) bool { return a.expires.Before(b.expires) },
+			SetIndex: func(l *lease, i int) { l.index = i },
+		},
+		prios: make(map[float64]int),
 	}
 }
 
@@ -238,16 +248,16 @@ func (m *Memory) Lease(ctx context.Context, maxN int) ([]Lease, error) {
 			return nil, ErrDrained
 		}
 		wait := time.Duration(-1)
-		for _, h := range m.ready {
+		for _, h := range m.ready.Items {
 			if !m.heldBackLocked(h) && (wait < 0 || h.readyAt.Sub(now) < wait) {
 				wait = h.readyAt.Sub(now)
 			}
 			if !m.opts.Strict {
-				break // m.ready[0] is the earliest
+				break // m.ready.Items[0] is the earliest
 			}
 		}
 		if m.leases.Len() > 0 {
-			if w := m.leases[0].expires.Sub(now); wait < 0 || w < wait {
+			if w := m.leases.Items[0].expires.Sub(now); wait < 0 || w < wait {
 				wait = w
 			}
 		}
@@ -255,21 +265,7 @@ func (m *Memory) Lease(ctx context.Context, maxN int) ([]Lease, error) {
 		m.waiters++
 		m.mu.Unlock()
 
-		var tc <-chan time.Time
-		if wait >= 0 {
-			wait = max(wait, time.Millisecond)
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			tc = timer.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-ch:
-		case <-tc:
-		}
+		pq.Wait(ctx, ch, wait, &timer)
 		m.mu.Lock()
 		m.waiters--
 		m.mu.Unlock()
@@ -285,7 +281,7 @@ func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 		}
 	}()
 	for len(out) < maxN && m.ready.Len() > 0 {
-		h := m.ready[0]
+		h := m.ready.Items[0]
 		if h.readyAt.After(now) {
 			break
 		}
@@ -315,7 +311,7 @@ func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 
 // reapLocked returns expired leases' requests to the front of their queues.
 func (m *Memory) reapLocked(now time.Time) {
-	for m.leases.Len() > 0 && !m.leases[0].expires.After(now) {
+	for m.leases.Len() > 0 && !m.leases.Items[0].expires.After(now) {
 		l := heap.Pop(&m.leases).(*lease)
 		m.releaseLocked(l)
 		l.host.queue.push(l.it) // its original seq puts it back where it was
@@ -471,52 +467,4 @@ func (h *itemHeap) pop() item {
 	}
 	*h = q
 	return top
-}
-
-// hostHeap orders ready hosts by next-allowed time.
-type hostHeap []*hostState
-
-func (h hostHeap) Len() int           { return len(h) }
-func (h hostHeap) Less(i, j int) bool { return h[i].readyAt.Before(h[j].readyAt) }
-func (h hostHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *hostHeap) Push(x any) {
-	s := x.(*hostState)
-	s.index = len(*h)
-	*h = append(*h, s)
-}
-func (h *hostHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	old[len(old)-1] = nil
-	s.index = -1
-	*h = old[:len(old)-1]
-	return s
-}
-
-// leaseHeap orders outstanding leases by expiry.
-type leaseHeap []*lease
-
-func (h leaseHeap) Len() int           { return len(h) }
-func (h leaseHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
-func (h leaseHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *leaseHeap) Push(x any) {
-	l := x.(*lease)
-	l.index = len(*h)
-	*h = append(*h, l)
-}
-func (h *leaseHeap) Pop() any {
-	old := *h
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
-	l.index = -1
-	*h = old[:len(old)-1]
-	return l
 }

@@ -2,7 +2,6 @@ package disk
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/internal/pq"
 )
 
 // formatVersion is the layout of the store this package reads and writes.
@@ -94,9 +94,9 @@ type Disk struct {
 	db   *pebble.DB
 
 	mu      sync.Mutex
-	hosts   map[string]*host // active hosts, and hosts touched by the current operation
-	ready   hostHeap         // hosts with queued requests and room under their cap
-	leases  leaseHeap        // outstanding leases by expiry
+	hosts   map[string]*host   // active hosts, and hosts touched by the current operation
+	ready   pq.Indexed[*host]  // hosts with queued requests and room under their cap, by next-allowed time
+	leases  pq.Indexed[*lease] // outstanding leases by expiry
 	byID    map[uint64]*lease
 	seen    *seenFilter
 	nextID  uint64 // next lease ID
@@ -173,13 +173,21 @@ func Open(dir string, opts Options) (*Disk, error) {
 		return nil, fmt.Errorf("disk: open %s: %w", dir, err)
 	}
 	d := &Disk{
-		opts:       opts.withDefaults(),
-		dir:        dir,
-		lock:       lock,
-		db:         db,
-		hosts:      make(map[string]*host),
-		byID:       make(map[uint64]*lease),
-		changed:    make(chan struct{}),
+		opts:    opts.withDefaults(),
+		dir:     dir,
+		lock:    lock,
+		db:      db,
+		hosts:   make(map[string]*host),
+		byID:    make(map[uint64]*lease),
+		changed: make(chan struct{}),
+		ready: pq.Indexed[*host]{
+			LessFn:   func(a, b *host) bool { return a.readyAt.Before(b.readyAt) },
+			SetIndex: func(h *host, i int) { h.index = i },
+		},
+		leases: pq.Indexed[*lease]{
+			LessFn:   func(a, b *lease) bool { return a.expires.Before(b.expires) },
+			SetIndex: func(l *lease, i int) { l.index = i },
+		},
 		pendingGen: 1,
 		pendingFP:  make(map[uint64]struct{}),
 		flightFP:   make(map[uint64]struct{}),
@@ -512,9 +520,3 @@ func (d *Disk) Close() error {
 	}
 	return nil
 }
-
-// Compile-time check of the heap implementations.
-var (
-	_ heap.Interface = (*hostHeap)(nil)
-	_ heap.Interface = (*leaseHeap)(nil)
-)

@@ -154,30 +154,6 @@ func (h *host) pop() item {
 	return it
 }
 
-// hostHeap orders ready hosts by next-allowed time.
-type hostHeap []*host
-
-func (q hostHeap) Len() int           { return len(q) }
-func (q hostHeap) Less(i, j int) bool { return q[i].readyAt.Before(q[j].readyAt) }
-func (q hostHeap) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
-}
-func (q *hostHeap) Push(x any) {
-	h := x.(*host)
-	h.index = len(*q)
-	*q = append(*q, h)
-}
-func (q *hostHeap) Pop() any {
-	old := *q
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	h.index = -1
-	*q = old[:len(old)-1]
-	return h
-}
-
 // lease is an outstanding lease.
 type lease struct {
 	id      uint64
@@ -185,28 +161,4 @@ type lease struct {
 	host    *host
 	expires time.Time
 	index   int // in Disk.leases
-}
-
-// leaseHeap orders outstanding leases by expiry.
-type leaseHeap []*lease
-
-func (q leaseHeap) Len() int           { return len(q) }
-func (q leaseHeap) Less(i, j int) bool { return q[i].expires.Before(q[j].expires) }
-func (q leaseHeap) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
-}
-func (q *leaseHeap) Push(x any) {
-	l := x.(*lease)
-	l.index = len(*q)
-	*q = append(*q, l)
-}
-func (q *leaseHeap) Pop() any {
-	old := *q
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
-	l.index = -1
-	*q = old[:len(old)-1]
-	return l
 }

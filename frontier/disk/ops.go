@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/internal/pq"
 )
 
 // Every operation runs under d.mu: it changes the in-memory state and
@@ -217,16 +218,16 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 			return nil, frontier.ErrDrained
 		}
 		wait := time.Duration(-1)
-		for _, h := range d.ready {
+		for _, h := range d.ready.Items {
 			if !d.heldBackLocked(h) && (wait < 0 || h.readyAt.Sub(now) < wait) {
 				wait = h.readyAt.Sub(now)
 			}
 			if !d.opts.Strict {
-				break // d.ready[0] is the earliest
+				break // d.ready.Items[0] is the earliest
 			}
 		}
 		if d.leases.Len() > 0 {
-			if w := d.leases[0].expires.Sub(now); wait < 0 || w < wait {
+			if w := d.leases.Items[0].expires.Sub(now); wait < 0 || w < wait {
 				wait = w
 			}
 		}
@@ -234,21 +235,7 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 		d.waiters++
 		d.mu.Unlock()
 
-		var tc <-chan time.Time
-		if wait >= 0 {
-			wait = max(wait, time.Millisecond)
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			tc = timer.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-ch:
-		case <-tc:
-		}
+		pq.Wait(ctx, ch, wait, &timer)
 		d.mu.Lock()
 		d.waiters--
 		d.mu.Unlock()
@@ -264,7 +251,7 @@ func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 		}
 	}()
 	for len(out) < maxN && d.ready.Len() > 0 {
-		h := d.ready[0]
+		h := d.ready.Items[0]
 		if h.readyAt.After(now) {
 			break
 		}
@@ -333,7 +320,7 @@ func (d *Disk) newLeaseIDLocked() (uint64, error) {
 // reapLocked returns expired leases' requests to their old places in their
 // hosts' queues.
 func (d *Disk) reapLocked(now time.Time) {
-	for d.leases.Len() > 0 && !d.leases[0].expires.After(now) {
+	for d.leases.Len() > 0 && !d.leases.Items[0].expires.After(now) {
 		l := heap.Pop(&d.leases).(*lease)
 		d.releaseLocked(l)
 		d.enqueueLocked(l.host, l.it, false)
