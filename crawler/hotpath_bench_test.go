@@ -40,6 +40,36 @@ func BenchmarkJSONLinesWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkJSONLinesWriteParallel writes records from 64 goroutines, as a
+// crawl's workers do: it measures contention on the sink.
+func BenchmarkJSONLinesWriteParallel(b *testing.B) {
+	sink := crawler.NewJSONLines(io.Discard)
+	r := &crawler.Result{
+		URL:         "http://127.0.0.2:8080/p/12345",
+		FinalURL:    "http://127.0.0.2:8080/p/12345",
+		Status:      200,
+		Depth:       13,
+		Parent:      "http://127.0.0.2:8080/p/6172",
+		ContentType: "text/html; charset=utf-8",
+		Bytes:       8192,
+		DurationMS:  3,
+		Title:       "Page 12345",
+		Links:       14,
+		Attempts:    1,
+		FetchedAt:   time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC),
+	}
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := sink.Write(r); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // siteFetcher serves the synthetic site from memory: the crawl engine's
 // cost without sockets (the page render is included; see
 // testsite.BenchmarkServePage for it alone).

@@ -15,10 +15,9 @@ import (
 // whole into the buffer, and Flush writes only whole lines, so a clean stop
 // never leaves half a line. It is safe for concurrent use.
 type JSONLines struct {
+	encoders  sync.Pool // of *lineEncoder: records are encoded outside mu
 	mu        sync.Mutex
 	w         *bufio.Writer
-	buf       bytes.Buffer
-	enc       *json.Encoder
 	lastFlush time.Time
 	// FlushEvery bounds how long a written line may sit in the buffer
 	// before the next Write flushes it. Zero means 200ms.
@@ -29,9 +28,19 @@ type JSONLines struct {
 // Flush before closing it.
 func NewJSONLines(w io.Writer) *JSONLines {
 	s := &JSONLines{w: bufio.NewWriterSize(w, 64<<10), lastFlush: time.Now()}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
+	s.encoders.New = func() any {
+		e := &lineEncoder{}
+		e.enc = json.NewEncoder(&e.buf)
+		e.enc.SetEscapeHTML(false)
+		return e
+	}
 	return s
+}
+
+// lineEncoder encodes one record into its own buffer.
+type lineEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
 }
 
 // Write implements Sink.
@@ -39,19 +48,27 @@ func (s *JSONLines) Write(r *Result) error { return s.WriteValue(r) }
 
 // WriteValue writes any JSON-encodable value as one line.
 func (s *JSONLines) WriteValue(v any) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf.Reset()
-	if err := s.enc.Encode(v); err != nil { // Encode appends the newline
+	e := s.encoders.Get().(*lineEncoder)
+	defer s.encoders.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil { // Encode appends the newline
 		return fmt.Errorf("crawler: encode record: %w", err)
 	}
-	if s.w.Available() < s.buf.Len() {
+	return s.writeLine(e.buf.Bytes())
+}
+
+// writeLine appends one encoded line to the buffer, flushing first if it
+// does not fit, so that a flush never splits a line.
+func (s *JSONLines) writeLine(line []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w.Available() < len(line) {
 		if err := s.w.Flush(); err != nil {
 			return fmt.Errorf("crawler: write records: %w", err)
 		}
 		s.lastFlush = time.Now()
 	}
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+	if _, err := s.w.Write(line); err != nil {
 		return fmt.Errorf("crawler: write records: %w", err)
 	}
 	every := s.FlushEvery
