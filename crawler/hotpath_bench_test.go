@@ -15,10 +15,9 @@ import (
 	"github.com/hivecrawl/crawl/testsite"
 )
 
-// BenchmarkJSONLinesWrite encodes and buffers one typical record.
-func BenchmarkJSONLinesWrite(b *testing.B) {
-	sink := crawler.NewJSONLines(io.Discard)
-	r := &crawler.Result{
+// sampleResult is a typical page record.
+func sampleResult() *crawler.Result {
+	return &crawler.Result{
 		URL:         "http://127.0.0.2:8080/p/12345",
 		FinalURL:    "http://127.0.0.2:8080/p/12345",
 		Status:      200,
@@ -32,6 +31,12 @@ func BenchmarkJSONLinesWrite(b *testing.B) {
 		Attempts:    1,
 		FetchedAt:   time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC),
 	}
+}
+
+// BenchmarkJSONLinesWrite encodes and buffers one typical record.
+func BenchmarkJSONLinesWrite(b *testing.B) {
+	sink := crawler.NewJSONLines(io.Discard)
+	r := sampleResult()
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := sink.Write(r); err != nil {
@@ -44,20 +49,7 @@ func BenchmarkJSONLinesWrite(b *testing.B) {
 // crawl's workers do: it measures contention on the sink.
 func BenchmarkJSONLinesWriteParallel(b *testing.B) {
 	sink := crawler.NewJSONLines(io.Discard)
-	r := &crawler.Result{
-		URL:         "http://127.0.0.2:8080/p/12345",
-		FinalURL:    "http://127.0.0.2:8080/p/12345",
-		Status:      200,
-		Depth:       13,
-		Parent:      "http://127.0.0.2:8080/p/6172",
-		ContentType: "text/html; charset=utf-8",
-		Bytes:       8192,
-		DurationMS:  3,
-		Title:       "Page 12345",
-		Links:       14,
-		Attempts:    1,
-		FetchedAt:   time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC),
-	}
+	r := sampleResult()
 	b.ReportAllocs()
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
