@@ -32,9 +32,7 @@ type Memory struct {
 	waiters int
 	changed chan struct{} // closed and replaced when waiters may proceed
 	// prios counts queued and leased requests by priority, for Strict.
-	prios map[float64]int
-	// minPrio is the lowest key of prios (valid when prios is not empty).
-	minPrio float64
+	prios pq.Levels[float64]
 }
 
 var _ Frontier = (*Memory)(nil)
@@ -86,7 +84,6 @@ func NewMemory(opts Options) *Memory {
 			LessFn:   func(a, b *lease) bool { return a.expires.Before(b.expires) },
 			SetIndex: func(l *lease, i int) { l.index = i },
 		},
-		prios: make(map[float64]int),
 	}
 }
 
@@ -96,29 +93,17 @@ func (m *Memory) countPrioLocked(p float64, delta int) {
 	if !m.opts.Strict {
 		return
 	}
-	n := m.prios[p] + delta
-	if n > 0 {
-		if len(m.prios) == 0 || p < m.minPrio {
-			m.minPrio = p
-		}
-		m.prios[p] = n
-		return
-	}
-	delete(m.prios, p)
-	if p == m.minPrio {
-		first := true
-		for q := range m.prios {
-			if first || q < m.minPrio {
-				m.minPrio, first = q, false
-			}
-		}
-	}
+	m.prios.Add(p, delta)
 }
 
 // heldBackLocked reports whether Strict keeps h's head request waiting for
 // requests of lower priority.
 func (m *Memory) heldBackLocked(h *hostState) bool {
-	return m.opts.Strict && h.queue[0].prio > m.minPrio
+	if !m.opts.Strict {
+		return false
+	}
+	lowest, _ := m.prios.Min()
+	return h.queue[0].prio > lowest
 }
 
 // Add implements Frontier.

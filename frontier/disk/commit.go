@@ -47,7 +47,7 @@ func (d *Disk) sealLocked() {
 	}
 	for p := range d.prioDirty {
 		d.keyBuf = prioKey(d.keyBuf, p)
-		if n := d.prios[p]; n > 0 {
+		if n := d.prios.Count(p); n > 0 {
 			d.pending.set(d.keyBuf, binary.AppendUvarint(d.valBuf[:0], uint64(n)))
 		} else {
 			d.pending.del(d.keyBuf)

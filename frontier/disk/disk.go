@@ -102,11 +102,9 @@ type Disk struct {
 	nextID  uint64 // next lease ID
 	idLimit uint64 // first lease ID not reserved in the store
 	seq     uint64 // last arrival sequence used
-	// prios counts the requests outstanding by priority, for Strict;
-	// minPrio is its lowest key (when it is not empty).
-	prios     map[uint64]int
+	// prios counts the requests outstanding by priority, for Strict.
+	prios     pq.Levels[uint64]
 	prioDirty map[uint64]struct{}
-	minPrio   uint64
 	stats     frontier.Stats
 	closed    bool
 	waiters   int
@@ -192,7 +190,6 @@ func Open(dir string, opts Options) (*Disk, error) {
 		pendingFP:  make(map[uint64]struct{}),
 		flightFP:   make(map[uint64]struct{}),
 		recent:     make(map[string]*host),
-		prios:      make(map[uint64]int),
 		prioDirty:  make(map[uint64]struct{}),
 		durableCh:  make(chan struct{}),
 		kick:       make(chan struct{}, 1),
@@ -360,10 +357,7 @@ func (d *Disk) recoverPrios() error {
 		})
 	}
 	count := func(p uint64, n int) {
-		d.prios[p] += n
-		if len(d.prios) == 1 || p < d.minPrio {
-			d.minPrio = p
-		}
+		d.prios.Add(p, n)
 	}
 	if kept {
 		return d.scan([]byte{prefixPrio}, func(k, v []byte) error {
@@ -396,7 +390,7 @@ func (d *Disk) recoverPrios() error {
 	}); err != nil {
 		return err
 	}
-	for p := range d.prios {
+	for p := range d.prios.Priorities() {
 		d.prioDirty[p] = struct{}{}
 	}
 	d.pending.set(keyPrios, []byte{1})

@@ -216,28 +216,16 @@ func (d *Disk) countPrioLocked(p uint64, delta int) {
 	if !d.opts.Strict {
 		return
 	}
-	n := d.prios[p] + delta
+	d.prios.Add(p, delta)
 	d.prioDirty[p] = struct{}{}
-	if n > 0 {
-		if len(d.prios) == 0 || p < d.minPrio {
-			d.minPrio = p
-		}
-		d.prios[p] = n
-		return
-	}
-	delete(d.prios, p)
-	if p == d.minPrio {
-		first := true
-		for q := range d.prios {
-			if first || q < d.minPrio {
-				d.minPrio, first = q, false
-			}
-		}
-	}
 }
 
 // heldBackLocked reports whether Strict keeps h's first request waiting for
 // requests of lower priority.
 func (d *Disk) heldBackLocked(h *host) bool {
-	return d.opts.Strict && len(h.window) > 0 && h.window[0].key.prio > d.minPrio
+	if !d.opts.Strict || len(h.window) == 0 {
+		return false
+	}
+	lowest, _ := d.prios.Min()
+	return h.window[0].key.prio > lowest
 }

@@ -5,7 +5,10 @@
 package pq
 
 import (
+	"cmp"
 	"context"
+	"iter"
+	"maps"
 	"time"
 )
 
@@ -69,3 +72,46 @@ func Wait(ctx context.Context, wake <-chan struct{}, wait time.Duration, timer *
 	case <-tc:
 	}
 }
+
+// Levels counts outstanding requests per priority and knows the lowest
+// priority with any, for Strict ordering. The zero value is empty and
+// ready to use; it is not safe for concurrent use.
+type Levels[K cmp.Ordered] struct {
+	counts map[K]int
+	min    K
+}
+
+// Add changes the count at priority p by delta (+1 when a request is
+// added, -1 when one finishes).
+func (l *Levels[K]) Add(p K, delta int) {
+	if l.counts == nil {
+		l.counts = make(map[K]int)
+	}
+	n := l.counts[p] + delta
+	if n > 0 {
+		if len(l.counts) == 0 || p < l.min {
+			l.min = p
+		}
+		l.counts[p] = n
+		return
+	}
+	delete(l.counts, p)
+	if p == l.min {
+		first := true
+		for q := range l.counts {
+			if first || q < l.min {
+				l.min, first = q, false
+			}
+		}
+	}
+}
+
+// Min returns the lowest priority with outstanding requests; ok is false
+// when there are none.
+func (l *Levels[K]) Min() (p K, ok bool) { return l.min, len(l.counts) > 0 }
+
+// Count returns the count at priority p.
+func (l *Levels[K]) Count(p K) int { return l.counts[p] }
+
+// Priorities yields every priority with outstanding requests, in no order.
+func (l *Levels[K]) Priorities() iter.Seq[K] { return maps.Keys(l.counts) }

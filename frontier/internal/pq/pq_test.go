@@ -86,3 +86,31 @@ func TestWaitReturnsOnEachCause(t *testing.T) {
 		})
 	}
 }
+
+func TestLevelsTracksLowestPriority(t *testing.T) {
+	var l Levels[float64]
+	if _, ok := l.Min(); ok {
+		t.Fatal("empty Levels has a minimum")
+	}
+	steps := []struct {
+		p       float64
+		delta   int
+		wantMin float64
+		wantOK  bool
+	}{
+		{2, 1, 2, true},
+		{1, 2, 1, true},
+		{3, 1, 1, true},
+		{1, -1, 1, true},
+		{1, -1, 2, true}, // level 1 empties: the next lowest is 2
+		{2, -1, 3, true},
+		{3, -1, 0, false},
+	}
+	for i, s := range steps {
+		l.Add(s.p, s.delta)
+		got, ok := l.Min()
+		if ok != s.wantOK || (ok && got != s.wantMin) {
+			t.Fatalf("step %d: Min() = %v, %v; want %v, %v", i, got, ok, s.wantMin, s.wantOK)
+		}
+	}
+}
