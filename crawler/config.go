@@ -31,7 +31,8 @@ type Fetcher interface {
 }
 
 // Parser turns an HTML body into links and page facts. parse.HTML
-// implements it.
+// implements it. Parse must not keep body, or anything that shares its
+// memory, after it returns: the crawler reuses the buffer.
 type Parser interface {
 	Parse(pageURL *url.URL, contentType string, body []byte) (*parse.Page, error)
 }

@@ -344,7 +344,11 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	res.FetchedAt = time.Now().UTC()
 	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkHop)
 	if c.handler != nil {
-		w.resp = resp
+		w.resp = resp // the Handler may keep the body
+	} else {
+		// Nothing outlives this call that refers to the body: the record
+		// and the links are copies, and the parsed page is dropped.
+		defer resp.Release()
 	}
 	c.inFlight.Add(-1)
 	if ctx.Err() != nil && (err != nil || resp == nil) {

@@ -162,7 +162,8 @@ func (o Options) withDefaults() Options {
 }
 
 // Response is a fetched response. A response of any status is a Response,
-// not an error. Body belongs to the caller.
+// not an error. Body belongs to the caller, who may hand its memory back
+// to the Client with Release once nothing refers to it.
 type Response struct {
 	// URL is the URL passed to Fetch.
 	URL string
@@ -187,6 +188,26 @@ type Response struct {
 	// RetryAfter is the wait asked for by a Retry-After header on the last
 	// hop (see ParseRetryAfter); zero if absent or invalid.
 	RetryAfter time.Duration
+
+	pool *sync.Pool // where Release puts Body; nil once released
+}
+
+// Release hands Body's memory back to the Client that fetched it, for the
+// bodies of later fetches, and sets Body to nil. Call it only when nothing
+// refers to Body any more (no slice of it, no string made from it without
+// a copy); Bytes and the other fields stay valid. Release is optional (a
+// body never released is garbage collected as usual) and does nothing on
+// a Response not returned by Fetch, or on a second call. It saves the
+// allocation, zeroing and collection of a body per fetch.
+func (r *Response) Release() {
+	if r == nil || r.pool == nil {
+		return
+	}
+	if b := r.Body; cap(b) > 0 && cap(b) <= maxPooledBuffer {
+		b = b[:0]
+		r.pool.Put(&b)
+	}
+	r.Body, r.pool = nil, nil
 }
 
 // Client fetches URLs over HTTP(S). It is safe for concurrent use and is
@@ -198,7 +219,10 @@ type Client struct {
 	credOrigins map[string]bool
 	tr          *http.Transport
 	hc          *http.Client
-	bufs        sync.Pool // of *[]byte: scratch for bodies of unknown length
+	// bufs holds body buffers (*[]byte, empty, capacity at most
+	// maxPooledBuffer) for reuse: scratch for bodies of unknown length, and
+	// the bodies that Response.Release hands back.
+	bufs sync.Pool
 }
 
 // New returns a Client configured by opts; see Options for the defaults.
@@ -254,6 +278,7 @@ type policy struct {
 	maxRedirects int   // negative: follow none
 	maxBodyBytes int64 // cap on the decompressed body
 	lastOnLimit  bool  // past maxRedirects, return the redirect, not an error
+	pooled       bool  // body from the pool, for Response.Release
 }
 
 // Fetch GETs rawURL and reads its body. Fetch follows up to
@@ -270,12 +295,14 @@ type policy struct {
 // On success Fetch returns a Response and a nil error whatever the status.
 // Otherwise it returns a nil Response and an *Error, except when the body
 // exceeds Options.MaxBodyBytes: then it returns the Response with Body
-// truncated to the cap and an *Error of class ClassTooLarge.
+// truncated to the cap and an *Error of class ClassTooLarge. The Response's
+// Body may be handed back for reuse with Release.
 func (c *Client) Fetch(ctx context.Context, rawURL string, check func(ctx context.Context, u *url.URL) error) (*Response, error) {
 	return c.fetch(ctx, rawURL, policy{
 		check:        check,
 		maxRedirects: c.opts.MaxRedirects,
 		maxBodyBytes: c.opts.MaxBodyBytes,
+		pooled:       true,
 	})
 }
 
@@ -325,7 +352,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 		loc := resp.Header.Get("Location")
 		if !isRedirect(resp.StatusCode) || loc == "" || p.maxRedirects < 0 ||
 			(hops >= p.maxRedirects && p.lastOnLimit) {
-			return c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes)
+			return c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes, p.pooled)
 		}
 		drain(resp.Body)
 		if hops >= p.maxRedirects {
@@ -374,9 +401,9 @@ func (c *Client) do(ctx context.Context, u *url.URL, sendCreds, headerCreds bool
 }
 
 // finish reads the body of the final response and builds the Response.
-func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL string, u *url.URL, hops int, start time.Time, maxBody int64) (*Response, error) {
+func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL string, u *url.URL, hops int, start time.Time, maxBody int64, pooled bool) (*Response, error) {
 	defer resp.Body.Close()
-	body, truncated, err := c.readBody(resp.Body, resp.ContentLength, maxBody)
+	body, truncated, err := c.readBody(resp.Body, resp.ContentLength, maxBody, pooled)
 	if err != nil {
 		return nil, newError(rawURL, classify(ctx, reqCtx, err), err)
 	}
@@ -393,6 +420,9 @@ func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL
 		Redirects:   hops,
 		RetryAfter:  ra,
 	}
+	if pooled {
+		r.pool = &c.bufs
+	}
 	if truncated {
 		return r, newError(rawURL, ClassTooLarge, fmt.Errorf("body longer than %d bytes", maxBody))
 	}
@@ -401,19 +431,32 @@ func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL
 
 // readBody reads r, a body of contentLength bytes (-1: unknown), up to max
 // bytes. It reports whether there was more. A body of known length is read
-// into one slice of that size, or of the cap when it claims more. A body of
-// unknown length starts in a pooled scratch slice and, if it fits there, is
-// copied out, so the caller owns the result; a longer one grows its own
-// slice, never past the cap plus one byte. Either way a body at the cap
-// costs about the cap, not several times it.
-func (c *Client) readBody(r io.Reader, contentLength, max int64) (body []byte, truncated bool, err error) {
+// into one slice of that size, or of the cap when it claims more; a body
+// of unknown length grows by doubling, never past the cap plus one byte.
+// Either way a body at the cap costs about the cap, not several times it.
+//
+// With pooled, the body starts in a buffer from the pool when one is big
+// enough, and the caller hands it back with Response.Release. Without, the
+// caller owns the result for good: a body of unknown length that fits a
+// pooled scratch buffer is read there and copied out.
+func (c *Client) readBody(r io.Reader, contentLength, max int64, pooled bool) (body []byte, truncated bool, err error) {
 	// One spare byte tells a body at the cap from a longer one, and lets the
 	// read that returns io.EOF land without growing the slice.
 	limit := max + 1
 	lr := &io.LimitedReader{R: r, N: limit}
-	if contentLength >= 0 {
+	switch {
+	case pooled:
+		scratch := c.bufs.Get().(*[]byte)
+		b := (*scratch)[:0]
+		if contentLength >= 0 && int64(cap(b)) < min(contentLength, max)+1 {
+			// Too small: drop it, so that the pool's buffers grow to the
+			// bodies of the crawl instead of churning.
+			b = make([]byte, 0, min(contentLength, max)+1)
+		}
+		body, err = readAll(lr, b, limit)
+	case contentLength >= 0:
 		body, err = readAll(lr, make([]byte, 0, min(contentLength, max)+1), limit)
-	} else {
+	default:
 		scratch := c.bufs.Get().(*[]byte)
 		body, err = readAll(lr, (*scratch)[:0], limit)
 		if cap(body) <= maxPooledBuffer {
