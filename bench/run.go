@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ type options struct {
 	reps      int
 	smoke     bool
 	crawlBin  string
+	baseline  string
 	repo      string
 	timeout   time.Duration
 	profile   string
@@ -45,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	e := &env{tmp: tmp, timeout: o.timeout, log: stderr}
+	e := &env{tmp: tmp, timeout: o.timeout, log: stderr, baseline: o.baseline}
 	if e.self, err = os.Executable(); err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
@@ -96,6 +98,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	perHost := fs.Int("per-host", 0, "requests in flight per host (overrides the preset)")
 	runners := fs.String("runners", "", "comma-separated subset of "+strings.Join(allRunners, ",")+" (default: the preset's)")
 	crawlBin := fs.String("crawl-bin", "", "crawl binary to run (default: go build ../cmd/crawl)")
+	baseline := fs.String("baseline-bin", "", "another crawl `binary` (say, built from an earlier commit) to run as runner \"baseline\" with crawl's flags, for an A/B comparison in the same invocation")
 	repo := fs.String("repo", "..", "the crawl repository, to build cmd/crawl from")
 	timeout := fs.Duration("timeout", 15*time.Minute, "limit on one run; a run cut off is reported as failed")
 	profile := fs.String("profile", "", "after each scenario, crawl it once more in process with the crawler library under pprof and write `DIR`/<scenario>.cpu.pprof and .mem.pprof")
@@ -105,7 +108,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	o := options{reps: *reps, smoke: *smoke, crawlBin: *crawlBin, repo: *repo, timeout: *timeout, profile: *profile}
+	o := options{reps: *reps, smoke: *smoke, crawlBin: *crawlBin, baseline: *baseline, repo: *repo, timeout: *timeout, profile: *profile}
 	list := strings.Split(*names, ",")
 	if o.smoke {
 		list, o.reps = []string{"smoke"}, 1
@@ -149,6 +152,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 			}
 			sc.Runners = r
 		}
+		if o.baseline != "" && !slices.Contains(sc.Runners, runBaseline) {
+			sc.Runners = slices.Insert(slices.Clone(sc.Runners), 1, runBaseline)
+		}
 		switch {
 		case sc.Pages < 1, sc.Hosts < 1, sc.Hosts > 250, sc.Concurrency < 1, sc.PerHost < 1, sc.Latency < 0:
 			return o, fmt.Errorf("scenario %s: need pages, concurrency, per-host ≥ 1, hosts in [1, 250], latency ≥ 0", sc.Name)
@@ -163,12 +169,14 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 
 // env is what every run needs: the binaries and limits.
 type env struct {
-	crawl   string // the crawl binary
-	self    string // this binary, for child modes
-	wget    string // "" when not installed
-	tmp     string
-	timeout time.Duration
-	log     io.Writer
+	crawl string // the crawl binary
+	// baseline is the binary of runner "baseline"; "" leaves it out.
+	baseline string
+	self     string // this binary, for child modes
+	wget     string // "" when not installed
+	tmp      string
+	timeout  time.Duration
+	log      io.Writer
 }
 
 // buildCrawl builds repo/cmd/crawl into dir with the repository's own
@@ -237,7 +245,7 @@ func benchScenario(ctx context.Context, e *env, sc scenario, reps int, profileDi
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if name == runWget && e.wget == "" {
+			if (name == runWget && e.wget == "") || (name == runBaseline && e.baseline == "") {
 				continue
 			}
 			// Let the previous run's connections close before counting.
@@ -266,6 +274,9 @@ func benchScenario(ctx context.Context, e *env, sc scenario, reps int, profileDi
 			rows = append(rows, row{name: name, note: "not installed"})
 			continue
 		}
+		if name == runBaseline && e.baseline == "" {
+			continue
+		}
 		rows = append(rows, summarize(name, results[name]))
 	}
 	return rows, nil
@@ -283,9 +294,13 @@ func maxInFlightHost(site *testsite.Site, urls []string) int {
 func command(ctx context.Context, e *env, sc scenario, name string, seeds []string) (*exec.Cmd, error) {
 	c, p := fmt.Sprint(sc.Concurrency), fmt.Sprint(sc.PerHost)
 	switch name {
-	case runCrawl:
+	case runCrawl, runBaseline:
+		bin := e.crawl
+		if name == runBaseline {
+			bin = e.baseline
+		}
 		args := []string{"--rate", "0", "--per-host", p, "--concurrency", c, "--quiet", "-o", os.DevNull}
-		return exec.CommandContext(ctx, e.crawl, append(args, seeds...)...), nil
+		return exec.CommandContext(ctx, bin, append(args, seeds...)...), nil
 	case runColly:
 		args := []string{childFlag + "=" + childColly, "-per-host", p, "-concurrency", c}
 		return exec.CommandContext(ctx, e.self, append(args, seeds...)...), nil

@@ -14,9 +14,12 @@ const (
 	runWget       = "wget"
 	runFetch      = "fetch"
 	runFetchParse = "fetch+parse"
+	// runBaseline is crawl built from other code (-baseline-bin), run with
+	// crawl's flags: an A/B comparison of two builds in one invocation.
+	runBaseline = "baseline"
 )
 
-var allRunners = []string{runCrawl, runColly, runWget, runFetch, runFetchParse}
+var allRunners = []string{runCrawl, runBaseline, runColly, runWget, runFetch, runFetchParse}
 
 // scenario is one benchmark configuration: the site's shape and the
 // crawlers' settings.
