@@ -7,6 +7,10 @@ import (
 	"runtime/pprof"
 )
 
+// memProfileRate is the runtime's default sampling rate (one sample per
+// 512 KiB allocated), which main turns off unless --memprofile asks.
+const memProfileRate = 512 << 10
+
 // startCPUProfile writes a CPU profile to path until the returned function
 // is called.
 func startCPUProfile(path string) (func(), error) {
