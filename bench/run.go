@@ -255,6 +255,7 @@ func benchScenario(ctx context.Context, e *env, sc scenario, reps int, profileDi
 			m := runOnce(ctx, e, sc, name, seeds)
 			m.unique, m.dups, m.violations = site.Unique(), site.Duplicates(), site.Violations()
 			m.offsite = int(off.hits.Load())
+			m.service = site.MeanServiceTime()
 			m.maxInFlightHost = maxInFlightHost(site, urls)
 			results[name] = append(results[name], m)
 			fmt.Fprintf(e.log, "  %-12s rep %d: %s\n", name, rep, m)

@@ -134,6 +134,10 @@ type hostStats struct {
 	duplicates  atomic.Int64
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
+	// served counts the requests that ran their course (the Latency wait
+	// was not cut short) and serviceNanos the time their handler took.
+	served       atomic.Int64
+	serviceNanos atomic.Int64
 }
 
 // New returns a Site configured by opts. It panics if opts.Validate reports
@@ -264,6 +268,7 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	storeMax(&h.maxInFlight, h.inFlight.Add(1))
 	defer s.total.inFlight.Add(-1)
 	defer h.inFlight.Add(-1)
+	start := time.Now()
 
 	rt, n, atRoot := s.route(r.URL.Path)
 	get := r.Method == http.MethodGet
@@ -301,6 +306,13 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	defer func() {
+		d := int64(time.Since(start))
+		for _, st := range []*hostStats{&s.total, h} {
+			st.served.Add(1)
+			st.serviceNanos.Add(d)
+		}
+	}()
 
 	if !allowed {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -434,6 +446,20 @@ func (s *Site) MaxInFlightHost(host string) int {
 	return 0
 }
 
+// MeanServiceTime is the average time the handler took per request since
+// New or Reset, over the requests whose Latency wait was not cut short: the
+// Latency itself as the machine's timers deliver it, plus the time to write
+// the response. It is what politeness limits really are: with one request
+// in flight per host, a host serves at most one page per MeanServiceTime.
+// Zero before any request.
+func (s *Site) MeanServiceTime() time.Duration {
+	n := s.total.served.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(s.total.serviceNanos.Load() / n)
+}
+
 // Hosts returns the keys (lower-cased Host headers) the site has counted
 // requests under, in no particular order.
 func (s *Site) Hosts() []string {
@@ -461,7 +487,7 @@ func (h *hostStats) reset() {
 	for i := range h.fetches {
 		h.fetches[i].Store(0)
 	}
-	for _, c := range []*atomic.Int64{&h.requests, &h.robots, &h.violations, &h.notFound, &h.unique, &h.duplicates} {
+	for _, c := range []*atomic.Int64{&h.requests, &h.robots, &h.violations, &h.notFound, &h.unique, &h.duplicates, &h.served, &h.serviceNanos} {
 		c.Store(0)
 	}
 	h.maxInFlight.Store(h.inFlight.Load())

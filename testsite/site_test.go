@@ -372,6 +372,23 @@ func TestLatency(t *testing.T) {
 			t.Errorf("GET %s answered in %v, before Latency %v", path, d, latency)
 		}
 	}
+	// Each request took at least the latency in the handler, and no more
+	// than the client waited for it.
+	if m := site.MeanServiceTime(); m < latency || m > 10*latency {
+		t.Errorf("MeanServiceTime = %v after three requests of Latency %v", m, latency)
+	}
+	// Requests cut short during the wait are not counted.
+	site.Reset()
+	if m := site.MeanServiceTime(); m != 0 {
+		t.Errorf("MeanServiceTime after Reset = %v, want 0", m)
+	}
+	slow := New(Options{Pages: 10, Latency: time.Minute})
+	slowSrv := httptest.NewServer(slow)
+	defer slowSrv.Close()
+	holdRequests(t, slow, slowSrv.Client(), map[string]int{slowSrv.URL: 2})
+	if m := slow.MeanServiceTime(); m != 0 {
+		t.Errorf("MeanServiceTime = %v after requests abandoned during Latency; want 0", m)
+	}
 }
 
 func TestOptionsValidate(t *testing.T) {
