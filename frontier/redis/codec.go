@@ -56,8 +56,12 @@ type args struct {
 	reqs  []encoded
 }
 
+// encoded is a request as the scripts take it. The fingerprint comes in
+// two parts so that the scripts need no struct call per URL: the field
+// it is stored under in the seen set, and the bits that pick the bucket.
 type encoded struct {
-	fp    string
+	field string // the fingerprint's top 7 bytes
+	low   int64  // its low 32 bits
 	host  int
 	score string
 	body  string
@@ -89,7 +93,13 @@ func (a *args) links(reqs []frontier.Request, s frontier.Scheduler) {
 		}
 		var fp [8]byte
 		binary.BigEndian.PutUint64(fp[:], frontier.Fingerprint(r.URL))
-		a.reqs = append(a.reqs, encoded{fp: string(fp[:]), host: i, score: score(s.Priority(r)), body: encodeRequest(r)})
+		a.reqs = append(a.reqs, encoded{
+			field: string(fp[:7]),
+			low:   int64(binary.BigEndian.Uint32(fp[4:])),
+			host:  i,
+			score: score(s.Priority(r)),
+			body:  encodeRequest(r),
+		})
 	}
 }
 
@@ -104,10 +114,74 @@ func (a *args) hostTable(s delayer) {
 
 func (a *args) requests() { a.requestRange(0, len(a.reqs)) }
 
+// requestRange appends the encoded requests from..to grouped by host (in
+// the order of their hosts' first requests, each host's in their order),
+// so that the scripts handle each host once per group: the group count,
+// then per group the host's index, the request count and the requests.
 func (a *args) requestRange(from, to int) {
-	for _, e := range a.reqs[from:to] {
-		a.out = append(a.out, e.fp, e.host, e.score, e.body)
+	reqs := a.reqs[from:to]
+	type group struct{ host, n, next int }
+	var groups []group
+	of := make([]int, len(reqs)) // request -> group
+	pos := map[int]int{}         // host -> group
+	for i, e := range reqs {
+		g, ok := pos[e.host]
+		if !ok {
+			g = len(groups)
+			pos[e.host] = g
+			groups = append(groups, group{host: e.host})
+		}
+		groups[g].n++
+		of[i] = g
 	}
+	next := 0
+	for g := range groups {
+		groups[g].next = next
+		next += groups[g].n
+	}
+	sorted := make([]*encoded, len(reqs))
+	for i := range reqs {
+		g := &groups[of[i]]
+		sorted[g.next] = &reqs[i]
+		g.next++
+	}
+	a.out = append(a.out, len(groups))
+	k := 0
+	for _, g := range groups {
+		a.out = append(a.out, g.host, g.n)
+		for _, e := range sorted[k : k+g.n] {
+			a.out = append(a.out, e.field, e.low, e.score, e.body)
+		}
+		k += g.n
+	}
+}
+
+// outcome appends o for the complete script, its links being the encoded
+// requests from..to: the lease id, then 0 for a plain Done (no links, no
+// host delay), or else the count of the arguments that follow: status (0
+// done, 1 failed, 2 retry), retry delay and host delay (µs) and the
+// links.
+func (a *args) outcome(o frontier.Outcome, now time.Time, from, to int) {
+	a.out = append(a.out, strconv.FormatUint(o.Lease.ID, 10))
+	if o.Status == frontier.Done && from == to && o.HostDelay <= 0 {
+		a.out = append(a.out, 0)
+		return
+	}
+	var retryIn time.Duration
+	if o.Status == frontier.Retry && o.RetryAt.After(now) {
+		retryIn = o.RetryAt.Sub(now)
+	}
+	status := 0
+	switch o.Status {
+	case frontier.Failed:
+		status = 1
+	case frontier.Retry:
+		status = 2
+	}
+	n := len(a.out)
+	a.out = append(a.out, 0, status, retryIn.Microseconds(), max(o.HostDelay, 0).Microseconds())
+	a.requestRange(from, to)
+	a.out[n] = len(a.out) - n - 1
 }
 
 // score formats a priority for ZADD, exactly (shortest round-trip form).

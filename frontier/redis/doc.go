@@ -10,16 +10,20 @@
 //
 //	meta          hash: counters (q queued, l leased, d done, f failed,
 //	              h hosts, s seen, u duplicates), seq (arrival counter),
-//	              lid (lease id counter), sl/sp (seen-set level and split)
+//	              lid (lease id counter), sl/sp (seen-set level and split),
+//	              v (layout version, now 2: a job of another layout is
+//	              refused, not misread)
 //	q:<host>      zset: the host's queue; score = Scheduler priority,
 //	              member = 6-byte big-endian arrival number + request
 //	              ("attempts|depth|url\x00parent")
-//	h:<host>      hash: i in flight, q queued, l last lease, n not before
-//	              (Retry-After), d scheduler delay, c Crawl-delay (times µs)
+//	hosts         hash: host -> its state, six little-endian float64s
+//	              (struct "<dddddd"): in flight, last lease, not before
+//	              (Retry-After), scheduler delay, Crawl-delay (times µs,
+//	              last lease -1 for never) and queue length
 //	ready         zset: hosts with queued requests and room under their cap,
 //	              scored by their next-allowed time
 //	leases        zset: lease id -> expiry
-//	lease         hash: lease id -> msgpack(host, score, member, worker)
+//	lease         hash: lease id -> "host\x00worker\x00score\x00member"
 //	s:<bucket>    hash: the seen set, a linear hash table of fingerprints
 //	              (field = the top 7 bytes of the 64-bit fingerprint, the low
 //	              byte being the bucket's); about 40 fields a bucket, so
@@ -39,10 +43,15 @@
 // to share between them and lose best-first scores' precision.)
 //
 // Every change is one Lua script (add, lease, complete, beat), run
-// atomically by Redis with one round trip per batch. A script caches the
-// host state it touches and writes each host, queue and counter once, so
-// a batch costs one command per URL (the seen-set check) plus a few per
-// host and per call. Times come from the Redis server's clock (TIME), so
+// atomically by Redis with one round trip per batch. A script reads the
+// state of all the hosts it touches with one call and writes it back with
+// one more, and moves hosts in the ready set with one call for all, so a
+// batch costs one command per URL (the seen-set check) plus one per host
+// queue it adds to or leases from, and a few per call. The client groups
+// a batch's requests by host and splits their fingerprints so that the
+// scripts do as little per URL as they can: in Redis's Lua, each function
+// call, table write and number formatted costs about as much as a small
+// Redis command. Times come from the Redis server's clock (TIME), so
 // workers' clocks need not agree; a lease's Expires is reported on the
 // worker's clock, never later than Redis will take it back.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -357,4 +358,30 @@ func TestSeedsRobotsInspectPurge(t *testing.T) {
 	if st, _ := other.Stats(ctx); st.Queued != 2 {
 		t.Errorf("another job after Purge: %+v; want it untouched", st)
 	}
+}
+
+// TestOldLayoutRefused checks that a job written by the first layout
+// (which had no version in its meta hash) is refused, not misread.
+func TestOldLayoutRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := t.Context()
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DisableIdentity: true})
+	defer c.Close()
+	if err := c.HSet(ctx, "crawl:{old}:meta", "seq", 5, "lid", 2, "q", 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := redis.Open(ctx, srv.URL(0), "old", redis.Options{})
+	if err == nil {
+		f.Close()
+		t.Fatal("Open of a job of the old layout succeeded")
+	}
+	if !strings.Contains(err.Error(), "layout") {
+		t.Errorf("Open of a job of the old layout: %v; want an error about its layout", err)
+	}
+	// A new job is created with the current layout, and reopens.
+	f = openT(t, srv.URL(0), "new", redis.Options{})
+	if _, err := f.Add(ctx, pages("n.test", 0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	openT(t, srv.URL(0), "new", redis.Options{})
 }

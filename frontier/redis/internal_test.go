@@ -51,7 +51,11 @@ func TestReplay(t *testing.T) {
 	comp.hostTable(frontier.BreadthFirst{})
 	comp.appendInt(2)
 	for i := 2; i < len(arr); i += 2 {
-		comp.out = append(comp.out, fmt.Sprint(arr[i]), 0, 0, 0, 0)
+		id, err := intAt(arr, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp.outcome(frontier.Outcome{Lease: frontier.Lease{ID: uint64(id)}}, time.Now(), 0, 0)
 	}
 	for run := range 2 {
 		v, err := f.run(ctx, f.s.complete, comp.out)

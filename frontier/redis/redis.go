@@ -203,7 +203,6 @@ func (f *Frontier) Add(ctx context.Context, reqs []frontier.Request) (int, error
 	a := f.newArgs()
 	a.links(reqs, f.opts.Scheduler)
 	a.hostTable(f.opts.Scheduler)
-	a.appendInt(int64(len(reqs)))
 	a.requests()
 	v, err := f.run(ctx, f.s.add, a.out)
 	if err != nil {
@@ -327,20 +326,7 @@ func (f *Frontier) Complete(ctx context.Context, outcomes []frontier.Outcome) er
 	now := time.Now()
 	next := 0
 	for _, o := range outcomes {
-		var retryIn time.Duration
-		if o.Status == frontier.Retry && o.RetryAt.After(now) {
-			retryIn = o.RetryAt.Sub(now)
-		}
-		status := 0
-		switch o.Status {
-		case frontier.Failed:
-			status = 1
-		case frontier.Retry:
-			status = 2
-		}
-		a.out = append(a.out, strconv.FormatUint(o.Lease.ID, 10), status,
-			retryIn.Microseconds(), max(o.HostDelay, 0).Microseconds(), len(o.Links))
-		a.requestRange(next, next+len(o.Links))
+		a.outcome(o, now, next, next+len(o.Links))
 		next += len(o.Links)
 	}
 	v, err := f.run(ctx, f.s.complete, a.out)

@@ -1,9 +1,10 @@
--- add: ARGV[4..] = host table, request count, requests. Returns {added}.
+-- add: ARGV[4..] = host table, then the requests (see addRequests).
+-- Returns {added}.
 if CACHED then
   return cmsgpack.unpack(CACHED)
 end
 local t = 4
-local i = t + 2 * tonumber(ARGV[t]) + 1
-local added = addRequests(t, i + 1, tonumber(ARGV[i]))
+loadHostTable(t)
+local added = addRequests(t + 2 * ARGV[t] + 1)
 local reply = {added}
 return finish(reply, cmsgpack.pack(reply))

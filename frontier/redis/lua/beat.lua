@@ -18,13 +18,13 @@ if ndead > 0 then
   local ids = {}
   local all = redis.call('HGETALL', LDATA)
   for k = 1, #all, 2 do
-    local _, _, _, owner = cmsgpack.unpack(all[k + 1])
+    local _, owner = parseRecord(all[k + 1])
     if dead[owner] then
       ids[#ids + 1] = all[k]
     end
   end
   if #ids > 0 then
-    requeue(endLeases(ids))
+    requeue(endLeases(ids, 1, #ids))
   end
 end
 reapExpired()

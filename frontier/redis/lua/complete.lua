@@ -1,59 +1,76 @@
 -- complete: ARGV[4..] = host table (for the links), outcome count, then
--- per outcome: lease id, status (0 done, 1 failed, 2 retry), retry delay
--- (µs), crawl delay (µs), link count, links (as add's requests).
--- Returns the ids of the outcomes skipped because their lease had ended.
+-- per outcome: lease id and either '0' (done, no links, no crawl delay)
+-- or the count of the arguments that follow: status (0 done, 1 failed,
+-- 2 retry), retry delay (µs), crawl delay (µs), links (as add's
+-- requests). Returns the ids of the outcomes skipped because their lease
+-- had ended.
 if CACHED then
   return cmsgpack.unpack(CACHED)
 end
 local t = 4
-local i = t + 2 * tonumber(ARGV[t]) + 1
-local n = tonumber(ARGV[i])
+local i = t + 2 * ARGV[t] + 1
+local n = ARGV[i] + 0
 i = i + 1
 reapExpired()
 
-local outs, ids = {}, {}
+local ids, ext = {}, {}
 for k = 1, n do
-  local links = tonumber(ARGV[i + 4])
-  outs[k] = i
   ids[k] = ARGV[i]
-  i = i + 5 + 4 * links
-end
-local recs = endLeases(ids)
-local byID = {}
-for _, r in ipairs(recs) do
-  byID[r[1]] = r
-end
-
-local expired = {}
-for k = 1, n do
-  local j = outs[k]
-  local id = ARGV[j]
-  local r = byID[id]
-  byID[id] = nil -- a second outcome for the same lease is late
-  if not r then
-    expired[#expired + 1] = tonumber(id)
+  local x = ARGV[i + 1]
+  if x == '0' then
+    i = i + 2
   else
-    local h = host(r[2])
-    local status = ARGV[j + 1]
-    local retryIn, crawlDelay = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3])
-    if crawlDelay > h.c then
-      h.c = crawlDelay
-    end
-    if status == '2' then
-      -- Back in the queue with one more attempt and a new arrival number.
-      local body = string.sub(r[4], 7)
-      local bar = string.find(body, '|', 1, true)
-      SEQ = SEQ + 1
-      enqueue(h, r[3], be6(SEQ) .. (tonumber(string.sub(body, 1, bar - 1)) + 1) .. string.sub(body, bar))
-      if retryIn > 0 then
-        h.n = math.max(h.n, NOW + retryIn)
-      end
-    elseif status == '1' then
-      C.f = C.f + 1
-    else
-      C.d = C.d + 1
-    end
-    addRequests(t, j + 5, tonumber(ARGV[j + 4]))
+    ext[k] = i + 2
+    i = i + 2 + x
   end
 end
+local rid, rhost, rrec = endLeases(ids, 1, n)
+local byID = {}
+for m = 1, #rid do
+  byID[rid[m]] = m
+end
+loadHostTable(t)
+
+local expired, ne = {}, 0
+local done = 0
+for k = 1, n do
+  local id = ids[k]
+  local m = byID[id]
+  byID[id] = nil -- a second outcome for the same lease is late
+  if not m then
+    ne = ne + 1
+    expired[ne] = id + 0
+  else
+    local j = ext[k]
+    if not j then
+      done = done + 1
+    else
+      local h = H[rhost[m]]
+      local status = ARGV[j]
+      local retryIn, crawlDelay = ARGV[j + 1] + 0, ARGV[j + 2] + 0
+      if crawlDelay > h.c then
+        h.c = crawlDelay
+        h.dirty = true
+        h.stale = true
+      end
+      if status == '2' then
+        -- Back in the queue with one more attempt and a new arrival number.
+        local _, _, score, member = parseRecord(rrec[m])
+        local body = sub(member, 7)
+        local bar = find(body, '|', 1, true)
+        SEQ = SEQ + 1
+        enqueue(h, score, be6(SEQ) .. (sub(body, 1, bar - 1) + 1) .. sub(body, bar))
+        if retryIn > 0 and NOW + retryIn > h.n then
+          h.n = NOW + retryIn
+        end
+      elseif status == '1' then
+        C.f = C.f + 1
+      else
+        done = done + 1
+      end
+      addRequests(j + 3)
+    end
+  end
+end
+C.d = C.d + done
 return finish(expired, cmsgpack.pack(expired))

@@ -3,15 +3,15 @@
 -- {1, wait} when nothing is ready yet (wait: µs until the next host is
 -- ready or the next lease expires, -1 if unknown), or {2, 0} when nothing
 -- is queued and nothing is leased.
-local max, ttl, owner = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local max, ttl, owner = ARGV[4] + 0, ARGV[5] + 0, ARGV[6]
 
 if CACHED then
   -- Hand out again those of the call's leases that are still held.
   local out = {0, 0}
   for _, id in ipairs(cmsgpack.unpack(CACHED)) do
-    local rec = redis.call('HGET', LDATA, id)
+    local rec = call('HGET', LDATA, id)
     if rec then
-      local _, _, member = cmsgpack.unpack(rec)
+      local _, _, _, member = parseRecord(rec)
       out[#out + 1] = id
       out[#out + 1] = member
     end
@@ -24,47 +24,67 @@ end
 
 reapExpired()
 flushQueues()
+placeAll()
 
-local out = {0, 0}
+local EXP = fmt('%d', NOW + ttl)
+local out, no = {0, 0}, 2
 local ids = {}
-local expiries, records = {}, {}
+local expiries, records, ne = {}, {}, 0
 local n = 0
 while n < max do
-  local names = redis.call('ZRANGEBYSCORE', READY, '-inf', NOW, 'LIMIT', 0, max - n)
-  if #names == 0 then
+  local names = call('ZRANGEBYSCORE', READY, '-inf', NOW, 'LIMIT', 0, max - n)
+  local count = #names
+  if count == 0 then
     break
   end
   local progress = false
-  for _, name in ipairs(names) do
+  -- Hosts are loaded a chunk at a time: when a few of them fill the
+  -- lease, the state of the others is not read for nothing.
+  local loaded = 0
+  for x = 1, count do
     if n >= max then
       break
     end
-    local h = host(name)
-    local k = math.min(max - n, h.q)
-    if CAP >= 0 then
-      k = math.min(k, CAP - h.i)
+    if x > loaded then
+      loaded = x + 99
+      if loaded > count then
+        loaded = count
+      end
+      loadHosts(names, x, loaded)
     end
-    if h.d > 0 or h.c > 0 then
-      k = math.min(k, 1) -- the next one waits for the delay
+    local name = names[x]
+    local h = H[name]
+    local k = max - n
+    if h.q < k then
+      k = h.q
+    end
+    if CAP >= 0 and CAP - h.i < k then
+      k = CAP - h.i
+    end
+    if k > 1 and (h.d > 0 or h.c > 0) then
+      k = 1 -- the next one waits for the delay
     end
     if readyAt(h) > NOW then
       k = 0
     end
     if k <= 0 then
       h.placed = nil -- READY was wrong about it (a worker with another cap?): rewrite
-    end
-    if k > 0 then
-      local popped = redis.call('ZPOPMIN', qkey(name), k)
+    else
+      local popped = call('ZPOPMIN', qkey(name), k)
       local got = #popped / 2
+      local pre = name .. '\0' .. owner .. '\0'
       for j = 1, #popped, 2 do
         LID = LID + 1
-        expiries[#expiries + 1] = NOW + ttl
-        expiries[#expiries + 1] = LID
-        records[#records + 1] = LID
-        records[#records + 1] = cmsgpack.pack(name, popped[j + 1], popped[j], owner)
-        out[#out + 1] = LID
-        out[#out + 1] = popped[j]
-        ids[#ids + 1] = LID
+        local id = fmt('%d', LID)
+        local member = popped[j]
+        expiries[ne + 1] = EXP
+        expiries[ne + 2] = id
+        records[ne + 1] = id
+        records[ne + 2] = pre .. popped[j + 1] .. '\0' .. member
+        ne = ne + 2
+        out[no + 1] = id
+        out[no + 2] = member
+        no = no + 2
       end
       n = n + got
       if got < k then
@@ -80,8 +100,9 @@ while n < max do
         progress = true
       end
     end
-    place(h)
+    h.stale = true
   end
+  placeAll()
   if not progress then
     break
   end
@@ -89,6 +110,9 @@ end
 if n > 0 then
   callChunks('ZADD', LEASES, expiries, 1000)
   callChunks('HSET', LDATA, records, 1000)
+  for k = 2, ne, 2 do
+    ids[k / 2] = expiries[k]
+  end
   return finish(out, cmsgpack.pack(ids))
 end
 
@@ -96,13 +120,13 @@ if QUEUED0 + C.q == 0 and LEASED0 + C.l == 0 then
   return finish({2, 0}, nil)
 end
 local wait = -1
-local top = redis.call('ZRANGE', READY, 0, 0, 'WITHSCORES')
+local top = call('ZRANGE', READY, 0, 0, 'WITHSCORES')
 if #top > 0 then
-  wait = math.max(tonumber(top[2]) - NOW, 0)
+  wait = math.max(top[2] - NOW, 0)
 end
-local first = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
+local first = call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
 if #first > 0 then
-  local e = math.max(tonumber(first[2]) - NOW, 0)
+  local e = math.max(first[2] - NOW, 0)
   if wait < 0 or e < wait then
     wait = e
   end

@@ -3,7 +3,8 @@
 local count = {}
 local all = redis.call('HVALS', KEYS[1])
 for _, rec in ipairs(all) do
-  local _, _, _, owner = cmsgpack.unpack(rec)
+  -- A record is "host\0owner\0score\0member".
+  local owner = string.match(rec, '^[^%z]*%z([^%z]*)%z') or '?'
   count[owner] = (count[owner] or 0) + 1
 end
 local out = {}

@@ -6,29 +6,47 @@
 --
 -- Times are microseconds on the Redis server's clock, so that every worker
 -- sees the same clock whatever its own says.
+--
+-- The scripts do per-URL work in Redis's single thread, so their inner
+-- loops avoid what costs most in Redis's Lua: C function calls (string
+-- and struct functions; redis.call most of all), global lookups (hence
+-- the local aliases), the length operator and number formatting. Numeric
+-- arguments are read by arithmetic coercion (x + 0), not tonumber.
+local ARGV, call = ARGV, redis.call
+local sub, find, fmt = string.sub, string.find, string.format
+local spack, sunpack = struct.pack, struct.unpack
+local unpack, pairs = unpack, pairs
 local P = ARGV[1]
 local CAP = tonumber(ARGV[2])
 local TOKEN = ARGV[3]
 local META = KEYS[1]
 local READY = P .. 'ready'   -- zset: host -> next-allowed time
 local LEASES = P .. 'leases' -- zset: lease id -> expiry
-local LDATA = P .. 'lease'   -- hash: lease id -> msgpack(host, score, member, owner)
+local LDATA = P .. 'lease'   -- hash: lease id -> host\0owner\0score\0member
 local WORKERS = P .. 'workers'
+local HOSTS = P .. 'hosts'   -- hash: host -> packed politeness state (HFMT)
 local TOKKEY = P .. 't:' .. TOKEN
 
 -- CACHED is the reply of an earlier run of this very call (same token),
 -- whose reply was lost: each script returns it instead of running again.
 local CACHED = false
 if TOKEN ~= '' then
-  CACHED = redis.call('GET', TOKKEY)
+  CACHED = call('GET', TOKKEY)
 end
 
-local clock = redis.call('TIME')
+local clock = call('TIME')
 local NOW = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
-local meta = redis.call('HMGET', META, 'seq', 'lid', 'sl', 'sp', 'q', 'l', 'd', 'f', 'h', 's', 'u')
+local meta = call('HMGET', META, 'seq', 'lid', 'sl', 'sp', 'q', 'l', 'd', 'f', 'h', 's', 'u', 'v')
 local SEQ = tonumber(meta[1]) or 0
 local LID = tonumber(meta[2]) or 0
+-- VERSION marks the layout a job was created with: a job of another
+-- layout (or of the first, which had none) is refused, not misread.
+local VERSION = '2'
+if meta[12] ~= VERSION and (meta[12] or SEQ > 0 or LID > 0) then
+  return redis.error_reply('job layout ' .. (meta[12] or '1') .. ' is not ' .. VERSION ..
+    ': finish or purge the job with the version that started it')
+end
 -- The seen set is a linear hash table of 2^SL + SP buckets: bucket b holds
 -- the fingerprints whose low SL bits (SL+1 below the split pointer SP) are
 -- b. A bucket keeps about SEEN_LOAD fingerprints on average and at most
@@ -54,32 +72,54 @@ local QUEUED0 = C0.q
 local LEASED0 = C0.l
 local woke = false -- something may now be leasable, or the job drained
 
-local function hkey(name) return P .. 'h:' .. name end
 local function qkey(name) return P .. 'q:' .. name end
 
 -- callChunks calls cmd key with the flat list args, in chunks that stay
 -- within Lua's unpack limit.
 local function callChunks(cmd, key, args, step)
-  for i = 1, #args, step do
-    redis.call(cmd, key, unpack(args, i, math.min(i + step - 1, #args)))
+  local n = #args
+  for i = 1, n, step do
+    local j = i + step - 1
+    if j > n then
+      j = n
+    end
+    call(cmd, key, unpack(args, i, j))
   end
 end
 
 -- be6 encodes an arrival number as 6 big-endian bytes: queue members
 -- start with it, so equal scores sort by arrival.
 local function be6(n)
-  return struct.pack('>I6', n)
+  return spack('>I6', n)
 end
+
+-- The seen set's bucket of fingerprint low bits lo is lo % MOD, or
+-- lo % MOD2 below the split pointer; the table splits a bucket when the
+-- seen counter passes SPLIT_AT.
+local MOD, MOD2, SPLIT_AT
+local function seenLevel()
+  MOD = 2 ^ SL
+  MOD2 = 2 ^ (SL + 1)
+  SPLIT_AT = SEEN_LOAD * (MOD + SP)
+  if SL >= SEEN_MAX_LEVEL then
+    SPLIT_AT = math.huge
+  end
+end
+seenLevel()
+
+-- BK caches bucket keys by bucket number (formatting a number is slow).
+local BK = {}
+local SKEY = P .. 's:'
 
 -- splitSeen splits bucket SP into SP and SP + 2^SL by bit SL of each
 -- fingerprint. A field is the fingerprint's top 7 bytes (bits 63..8); the
 -- low byte is implied by the bucket, there being at least 2^8 of them.
 local function splitSeen()
-  local src = P .. 's:' .. SP
-  local dst = P .. 's:' .. (SP + 2 ^ SL)
+  local src = SKEY .. SP
+  local dst = SKEY .. (SP + 2 ^ SL)
   local bit = 2 ^ (SL - 8)
   local move, kv = {}, {}
-  for _, f in ipairs(redis.call('HKEYS', src)) do
+  for _, f in ipairs(call('HKEYS', src)) do
     local b5, b6, b7 = string.byte(f, 5, 7)
     local x = (b5 * 256 + b6) * 256 + b7 -- fingerprint bits 31..8
     if math.floor(x / bit) % 2 == 1 then
@@ -97,30 +137,19 @@ local function splitSeen()
     SL = SL + 1
     SP = 0
   end
-end
-
--- markSeen adds an 8-byte big-endian fingerprint to the seen set and
--- reports whether it was new.
-local function markSeen(fp)
-  local lo = struct.unpack('>I4', fp, 5)
-  local b = lo % 2 ^ SL
-  if b < SP then
-    b = lo % 2 ^ (SL + 1)
-  end
-  if redis.call('HSETNX', P .. 's:' .. b, string.sub(fp, 1, 7), '1') == 0 then
-    return false
-  end
-  C.s = C.s + 1
-  if SL < SEEN_MAX_LEVEL and SEEN0 + C.s > SEEN_LOAD * (2 ^ SL + SP) then
-    splitSeen()
-  end
-  return true
+  seenLevel()
 end
 
 local function readyAt(h)
-  local at = h.n
-  if h.l >= 0 then
-    at = math.max(at, h.l + math.max(h.d, h.c))
+  local at, l = h.n, h.l
+  if l >= 0 then
+    local d = h.d
+    if h.c > d then
+      d = h.c
+    end
+    if l + d > at then
+      at = l + d
+    end
   end
   return at
 end
@@ -134,56 +163,99 @@ local function readyKey(h)
   return -1
 end
 
--- H caches the hosts a script touches: their politeness state (i in
--- flight, l last lease, n not before, d scheduler delay, c Crawl-delay)
--- and queue length q (the ZCARD of their queue, kept with them to save a
--- call), written back once by finish. A host counts in the hosts counter
--- while it has requests queued or in flight.
+-- HFMT packs a host's state in HOSTS: i in flight, l last lease (-1:
+-- never), n not before (Retry-After), d scheduler delay, c Crawl-delay
+-- (times µs) and q queued (the ZCARD of its queue, kept with it to save
+-- a call). Doubles hold these integers exactly.
+local HFMT = '<dddddd'
+
+-- H caches the hosts a script touches, written back once by finish. A
+-- host counts in the hosts counter while it has requests queued or in
+-- flight.
 local H = {}
-local function host(name)
-  local h = H[name]
-  if h then
-    return h
+local function newHost(name, v)
+  local i, l, n, d, c, q = 0, -1, 0, 0, 0, 0
+  if v then
+    i, l, n, d, c, q = sunpack(HFMT, v)
   end
-  local v = redis.call('HMGET', hkey(name), 'i', 'l', 'n', 'd', 'c', 'q')
-  h = {
-    name = name,
-    placed = -1,     -- its score in READY (-1: not in it) as last written
-    i = tonumber(v[1]) or 0,
-    l = tonumber(v[2]) or -1,
-    n = tonumber(v[3]) or 0,
-    d = tonumber(v[4]) or 0,
-    c = tonumber(v[5]) or 0,
-    q = tonumber(v[6]) or 0,
-    dirty = false,   -- state to write back
-    stale = false,   -- place in READY to recompute
-    pending = {},    -- (score, member) pairs to add to the queue
+  local h = {
+    i = i, l = l, n = n, d = d, c = c, q = q,
+    dirty = false,  -- state to write back
+    stale = false,  -- place in READY to recompute
+    pend = false,   -- (score, member) pairs to add to the queue
+    pn = 0,         -- their count (twice the number of members)
+    was = q > 0 or i > 0,
+    placed = -1,    -- its score in READY (-1: not in it) as last written
   }
-  h.was = h.q > 0 or h.i > 0
-  H[name] = h
   h.placed = readyKey(h) -- READY holds every host at its readyKey
+  H[name] = h
   return h
 end
 
--- place updates a host's entry in READY, if it changed.
-local function place(h)
-  local key = readyKey(h)
-  if key ~= h.placed then
-    if key < 0 then
-      redis.call('ZREM', READY, h.name)
-    else
-      redis.call('ZADD', READY, key, h.name)
+local function host(name)
+  return H[name] or newHost(name, call('HGET', HOSTS, name))
+end
+
+-- loadHosts caches the hosts names[from..to] with one call.
+local function loadHosts(names, from, to)
+  local want, w = {}, 0
+  for k = from, to do
+    local name = names[k]
+    if not H[name] then
+      w = w + 1
+      want[w] = name
     end
-    h.placed = key
   end
-  h.stale = false
+  for i = 1, w, 1000 do
+    local j = i + 999
+    if j > w then
+      j = w
+    end
+    local v = call('HMGET', HOSTS, unpack(want, i, j))
+    for k = i, j do
+      local name = want[k]
+      if not H[name] then
+        newHost(name, v[k - i + 1])
+      end
+    end
+  end
+end
+
+-- placeAll moves the stale hosts to their places in READY, with one call
+-- for the additions and one for the removals.
+local function placeAll()
+  local add, rem, na, nr = {}, {}, 0, 0
+  for name, h in pairs(H) do
+    if h.stale then
+      local key = readyKey(h)
+      if key ~= h.placed then
+        if key < 0 then
+          nr = nr + 1
+          rem[nr] = name
+        else
+          add[na + 1] = key
+          add[na + 2] = name
+          na = na + 2
+        end
+        h.placed = key
+      end
+      h.stale = false
+    end
+  end
+  callChunks('ZADD', READY, add, 1000)
+  callChunks('ZREM', READY, rem, 1000)
 end
 
 -- enqueue adds a member to a host's queue (written by flushQueues).
 local function enqueue(h, score, member)
-  local p = h.pending
-  p[#p + 1] = score
-  p[#p + 1] = member
+  local p, pn = h.pend, h.pn
+  if not p then
+    p = {}
+    h.pend = p
+  end
+  p[pn + 1] = score
+  p[pn + 2] = member
+  h.pn = pn + 2
   if h.q == 0 then
     h.stale = true
   end
@@ -195,84 +267,169 @@ end
 
 local function flushQueues()
   for name, h in pairs(H) do
-    if #h.pending > 0 then
-      callChunks('ZADD', qkey(name), h.pending, 1000)
-      h.pending = {}
+    if h.pend then
+      callChunks('ZADD', qkey(name), h.pend, 1000)
+      h.pend = false
+      h.pn = 0
     end
   end
 end
 
--- addRequests adds n requests encoded at ARGV[i] as (fingerprint, host
--- index, score, body), the hosts being those of the host table at ARGV[t]
--- (a count, then (host, scheduler delay) pairs). It returns the number
--- added and the index after the requests.
-local function addRequests(t, i, n)
-  local added = 0
-  for k = 0, n - 1 do
-    local j = i + 4 * k
-    if markSeen(ARGV[j]) then
-      local x = t + 2 * tonumber(ARGV[j + 1])
-      local h = host(ARGV[x - 1])
-      local d = tonumber(ARGV[x])
+-- TH and TD map the host table's indexes (as strings, the way requests
+-- name them) to their hosts and scheduler delays: see loadHostTable.
+local TH, TD = {}, {}
+
+-- loadHostTable caches the hosts of the host table at ARGV[t] (a count,
+-- then (host, scheduler delay) pairs) with one call.
+local function loadHostTable(t)
+  local names = {}
+  local n = ARGV[t] + 0
+  for k = 1, n do
+    names[k] = ARGV[t + 2 * k - 1]
+  end
+  loadHosts(names, 1, n)
+  for k = 1, n do
+    local x = fmt('%d', k)
+    TH[x] = H[names[k]]
+    TD[x] = ARGV[t + 2 * k] + 0
+  end
+end
+
+-- addRequests adds the requests at ARGV[i]: a count of groups, then per
+-- group the index of its host in the host table (which loadHostTable must
+-- have read), a count and that many requests, each (the fingerprint's top
+-- 7 bytes, its low 32 bits, score, body). It returns the number added and
+-- the index after the requests.
+local function addRequests(i)
+  local added, dups, seen = 0, 0, C0.s + C.s
+  local groups = ARGV[i] + 0
+  i = i + 1
+  for _ = 1, groups do
+    local x = ARGV[i]
+    local h = TH[x]
+    local last = i + 4 * ARGV[i + 1] - 2
+    local p, pn = h.pend, h.pn
+    if not p then
+      p = {}
+    end
+    local new = 0
+    for j = i + 2, last, 4 do
+      local lo = ARGV[j + 1] + 0
+      local b = lo % MOD
+      if b < SP then
+        b = lo % MOD2
+      end
+      local key = BK[b]
+      if not key then
+        key = SKEY .. b
+        BK[b] = key
+      end
+      if call('HSETNX', key, ARGV[j], '1') == 1 then
+        seen = seen + 1
+        if seen > SPLIT_AT then
+          splitSeen()
+        end
+        SEQ = SEQ + 1
+        p[pn + 1] = ARGV[j + 2]
+        p[pn + 2] = spack('>I6', SEQ) .. ARGV[j + 3]
+        pn = pn + 2
+        new = new + 1
+      else
+        dups = dups + 1
+      end
+    end
+    i = last + 4
+    if new > 0 then
+      h.pend, h.pn = p, pn
+      local d = TD[x]
       if h.d ~= d then
         h.d = d
-        h.dirty = true
         h.stale = true
       end
-      SEQ = SEQ + 1
-      enqueue(h, ARGV[j + 2], be6(SEQ) .. ARGV[j + 3])
-      added = added + 1
-    else
-      C.u = C.u + 1
-    end
-  end
-  return added, i + 4 * n
-end
-
--- endLeases removes the leases ids (a list) and returns their records,
--- unpacked: {id, host, score, member, owner}, skipping ids that are not
--- (or no longer) leased, and ids that appear twice.
-local function endLeases(ids)
-  local recs = {}
-  local gone, seen = {}, {}
-  for i = 1, #ids, 1000 do
-    local chunk = {unpack(ids, i, math.min(i + 999, #ids))}
-    local data = redis.call('HMGET', LDATA, unpack(chunk))
-    for k, rec in ipairs(data) do
-      local id = chunk[k]
-      if rec and not seen[id] then
-        seen[id] = true
-        local name, score, member, owner = cmsgpack.unpack(rec)
-        recs[#recs + 1] = {id, name, score, member, owner}
-        gone[#gone + 1] = id
-        local h = host(name)
-        h.i = h.i - 1
-        h.dirty = true
+      if h.q == 0 then
         h.stale = true
       end
+      h.q = h.q + new
+      h.dirty = true
+      added = added + new
     end
   end
-  if #gone > 0 then
-    callChunks('HDEL', LDATA, gone, 1000)
-    callChunks('ZREM', LEASES, gone, 1000)
-    C.l = C.l - #gone
+  if added > 0 then
     woke = true
   end
-  return recs, seen
+  C.s = C.s + added
+  C.q = C.q + added
+  C.u = C.u + dups
+  return added, i
+end
+
+-- A lease record is "host\0owner\0score\0member": the host first, which
+-- is all that Complete needs of most records.
+local function recordHost(rec)
+  return sub(rec, 1, find(rec, '\0', 1, true) - 1)
+end
+
+-- parseRecord returns a lease record's host, owner, score and member.
+local function parseRecord(rec)
+  local a = find(rec, '\0', 1, true)
+  local b = find(rec, '\0', a + 1, true)
+  local c = find(rec, '\0', b + 1, true)
+  return sub(rec, 1, a - 1), sub(rec, a + 1, b - 1), sub(rec, b + 1, c - 1), sub(rec, c + 1)
+end
+
+-- endLeases removes the leases ids[from..to] and returns their ids, hosts
+-- and records as parallel lists, skipping ids that are not (or no longer)
+-- leased, and ids that appear twice.
+local function endLeases(ids, from, to)
+  local rid, rhost, rrec, m = {}, {}, {}, 0
+  local seen = {}
+  for i = from, to, 1000 do
+    local j = i + 999
+    if j > to then
+      j = to
+    end
+    local data = call('HMGET', LDATA, unpack(ids, i, j))
+    for k = i, j do
+      local rec = data[k - i + 1]
+      local id = ids[k]
+      if rec and not seen[id] then
+        seen[id] = true
+        m = m + 1
+        rid[m] = id
+        rhost[m] = recordHost(rec)
+        rrec[m] = rec
+      end
+    end
+  end
+  if m > 0 then
+    loadHosts(rhost, 1, m)
+    for k = 1, m do
+      local h = H[rhost[k]]
+      h.i = h.i - 1
+      h.dirty = true
+      h.stale = true
+    end
+    callChunks('HDEL', LDATA, rid, 1000)
+    callChunks('ZREM', LEASES, rid, 1000)
+    C.l = C.l - m
+    woke = true
+  end
+  return rid, rhost, rrec
 end
 
 -- requeue puts ended leases' requests back where they were in their
 -- hosts' queues: their members keep their arrival numbers.
-local function requeue(recs)
-  for _, r in ipairs(recs) do
-    enqueue(host(r[2]), r[3], r[4])
+local function requeue(_, rhost, rrec)
+  for m = 1, #rhost do
+    local _, _, score, member = parseRecord(rrec[m])
+    enqueue(H[rhost[m]], score, member)
   end
 end
 
 local function reapExpired()
-  local ids = redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 1000)
+  local ids = call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 1000)
   if #ids > 0 then
-    requeue(endLeases(ids))
+    requeue(endLeases(ids, 1, #ids))
   end
 end
 
@@ -281,26 +438,30 @@ end
 -- token.
 local function finish(reply, cache)
   flushQueues()
+  local kv, n = {}, 0
+  local dh = 0
   for name, h in pairs(H) do
     if h.dirty then
-      redis.call('HSET', hkey(name), 'i', h.i, 'l', h.l, 'n', h.n, 'd', h.d, 'c', h.c, 'q', h.q)
-    end
-    if h.stale then
-      place(h)
+      kv[n + 1] = name
+      kv[n + 2] = spack(HFMT, h.i, h.l, h.n, h.d, h.c, h.q)
+      n = n + 2
     end
     local active = h.q > 0 or h.i > 0
     if active ~= h.was then
-      C.h = C.h + (active and 1 or -1)
+      dh = dh + (active and 1 or -1)
     end
   end
-  redis.call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP,
+  C.h = C.h + dh
+  callChunks('HSET', HOSTS, kv, 1000)
+  placeAll()
+  call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP,
     'q', C0.q + C.q, 'l', C0.l + C.l, 'd', C0.d + C.d, 'f', C0.f + C.f,
-    'h', C0.h + C.h, 's', C0.s + C.s, 'u', C0.u + C.u)
+    'h', C0.h + C.h, 's', C0.s + C.s, 'u', C0.u + C.u, 'v', VERSION)
   if woke then
-    redis.call('PUBLISH', P .. 'wake', '1')
+    call('PUBLISH', P .. 'wake', '1')
   end
   if cache and TOKEN ~= '' then
-    redis.call('SET', TOKKEY, cache, 'PX', 30000)
+    call('SET', TOKKEY, cache, 'PX', 30000)
   end
   return reply
 end
