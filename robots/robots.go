@@ -25,6 +25,9 @@ const (
 	defaultTTL        = 24 * time.Hour
 	defaultRetryAfter = time.Minute
 	defaultMaxHosts   = 10_000
+	// defaultMaxCrawlDelay is as long as any crawler honours; Google
+	// ignores Crawl-delay altogether.
+	defaultMaxCrawlDelay = time.Minute
 )
 
 // Getter fetches a URL: a GET following a few redirects, returning the final
@@ -60,6 +63,10 @@ type Options struct {
 	// processes of one crawl): a robots.txt found there is not fetched, and
 	// one fetched is saved there. Nil keeps them to this Cache.
 	Store Store
+	// MaxCrawlDelay caps the Crawl-delay a robots.txt may ask for, so that
+	// a site asking for days between requests slows its host down without
+	// trapping the crawl. Zero means 60s.
+	MaxCrawlDelay time.Duration
 }
 
 // Validate reports whether o is usable: Getter is set and no value is
@@ -74,6 +81,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("robots: negative RetryAfter %v", o.RetryAfter)
 	case o.MaxHosts < 0:
 		return fmt.Errorf("robots: negative MaxHosts %d", o.MaxHosts)
+	case o.MaxCrawlDelay < 0:
+		return fmt.Errorf("robots: negative MaxCrawlDelay %v", o.MaxCrawlDelay)
 	}
 	return nil
 }
@@ -82,7 +91,8 @@ func (o Options) Validate() error {
 type Decision struct {
 	// Allowed reports whether the URL may be fetched.
 	Allowed bool
-	// CrawlDelay is the Crawl-delay of the matched group; zero if none.
+	// CrawlDelay is the Crawl-delay of the matched group, at most
+	// Options.MaxCrawlDelay; zero if none.
 	CrawlDelay time.Duration
 	// RetryAt is set when robots.txt is unavailable: the time it will be
 	// fetched again, before which the host must not be crawled.
@@ -102,6 +112,7 @@ type Cache struct {
 	ttl        time.Duration
 	retryAfter time.Duration
 	maxHosts   int
+	maxDelay   time.Duration // cap on Crawl-delay
 	store      Store
 	now        func() time.Time // a seam for tests
 
@@ -134,6 +145,7 @@ func New(opts Options) *Cache {
 		ttl:        opts.TTL,
 		retryAfter: opts.RetryAfter,
 		maxHosts:   opts.MaxHosts,
+		maxDelay:   opts.MaxCrawlDelay,
 		store:      opts.Store,
 		now:        time.Now,
 		entries:    make(map[string]*entry),
@@ -146,6 +158,9 @@ func New(opts Options) *Cache {
 	}
 	if c.maxHosts <= 0 {
 		c.maxHosts = defaultMaxHosts
+	}
+	if c.maxDelay <= 0 {
+		c.maxDelay = defaultMaxCrawlDelay
 	}
 	return c
 }
@@ -169,7 +184,7 @@ func (c *Cache) Check(ctx context.Context, u *url.URL) (Decision, error) {
 	if e.group == nil {
 		return Decision{Allowed: true}, nil
 	}
-	return Decision{Allowed: e.group.Test(u.RequestURI()), CrawlDelay: e.group.CrawlDelay}, nil
+	return Decision{Allowed: e.group.Test(u.RequestURI()), CrawlDelay: min(e.group.CrawlDelay, c.maxDelay)}, nil
 }
 
 // Sitemaps returns the Sitemap URLs listed in the robots.txt of u's origin,

@@ -498,6 +498,9 @@ func TestLenientParsing(t *testing.T) {
 		{"rules before any user-agent are ignored", "Disallow: /a\nUser-agent: *\nDisallow: /b\n", "/a", true, 0},
 		{"bad crawl-delay", "User-agent: *\nCrawl-delay: soon\nDisallow: /b\n", "/b", false, 0},
 		{"crawl-delay with a comment", "User-agent: *\nCrawl-delay: 4 # please\nDisallow: /b\n", "/b", false, 4 * time.Second},
+		// Ten days between requests would trap the crawl: capped at a minute.
+		{"huge crawl-delay", "User-agent: *\nCrawl-delay: 864000\nDisallow: /b\n", "/b", false, time.Minute},
+		{"crawl-delay at the cap", "User-agent: *\nCrawl-delay: 60\n", "/b", true, time.Minute},
 		{"BOM", "\ufeffDisallow: /a\nUser-agent: *\nDisallow: /b\n", "/b", false, 0},
 		{"CRLF", "User-agent: *\r\nDisallow: /b\r\n", "/b", false, 0},
 		{"no colon", "User-agent *\nDisallow /b\n", "/b", false, 0},
