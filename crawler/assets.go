@@ -20,7 +20,7 @@ func (w *worker) withAssets(parent frontier.Request, links []frontier.Request, a
 		return links
 	}
 	if links == nil {
-		links = w.links[:0]
+		links = w.linkScratch()
 	}
 	depth := -(parent.Depth + 1)
 	for _, a := range assets {
@@ -28,6 +28,5 @@ func (w *worker) withAssets(parent frontier.Request, links []frontier.Request, a
 			links = append(links, frontier.Request{URL: a, Depth: depth, Parent: parent.URL})
 		}
 	}
-	w.links = links
-	return links
+	return w.keepLinks(links)
 }

@@ -163,71 +163,37 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	})
 	defer stopGrace()
 
-	errc := make(chan error, c.cfg.Concurrency)
-	var wg sync.WaitGroup
+	// Leasing stops when ctx ends or the crawl fails; completions go on
+	// until every worker's outcome has landed.
+	leaseCtx, stopLeasing := context.WithCancel(ctx)
+	defer stopLeasing()
+	d := newDispatch(c, stopLeasing)
+	var leaser, completer, workers sync.WaitGroup
+	leaser.Go(func() { d.lease(leaseCtx) })
+	completer.Go(func() { d.complete(ctx) })
 	for range c.cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.work(ctx, fetchCtx); err != nil {
-				errc <- err
-			}
-		}()
+		workers.Go(func() { d.work(fetchCtx) })
 	}
-	wg.Wait()
+	workers.Wait()
+	leaser.Wait()
+	close(d.done)
+	completer.Wait()
 	cancelFetch()
-	close(errc)
 	sum := Summary{Done: c.done.Load(), Failed: c.failed.Load(), Assets: c.assets.Load(),
 		SitemapURLs: fromSitemaps, Elapsed: time.Since(start)}
-	if err := <-errc; err != nil {
-		return sum, err
+	if d.err != nil {
+		return sum, d.err
 	}
 	return sum, ctx.Err()
 }
 
-// work is one worker's loop: lease, process, complete.
-func (c *Crawler) work(ctx, fetchCtx context.Context) error {
-	w := &worker{c: c}
-	for {
-		if max := c.cfg.MaxPages; max > 0 && c.started.Add(1) > int64(max) {
-			c.started.Add(-1)
-			return nil
-		}
-		waitStart := time.Now()
-		leases, err := c.cfg.Frontier.Lease(ctx, 1)
-		c.cfg.Observer.Waited(time.Since(waitStart))
-		if err != nil {
-			if c.cfg.MaxPages > 0 {
-				c.started.Add(-1)
-			}
-			if errors.Is(err, frontier.ErrDrained) || ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("crawler: lease: %w", err)
-		}
-		outcomes := make([]frontier.Outcome, 0, len(leases))
-		for _, l := range leases {
-			o := w.process(fetchCtx, l)
-			if o.Status == frontier.Retry && c.cfg.MaxPages > 0 && !isAsset(l.Request) {
-				c.started.Add(-1) // the URL is not finished: give its slot back
-			}
-			outcomes = append(outcomes, o)
-		}
-		// Completion must land even while stopping, or work is lost.
-		err = c.cfg.Frontier.Complete(context.WithoutCancel(ctx), outcomes)
-		if err != nil && !errors.Is(err, frontier.ErrLeaseExpired) {
-			return fmt.Errorf("crawler: complete: %w", err)
-		}
-		if p := c.sinkErr.Load(); p != nil {
-			return fmt.Errorf("crawler: write result: %w", *p)
-		}
-	}
-}
-
 // worker holds one worker's scratch space.
 type worker struct {
-	c     *Crawler
-	links []frontier.Request
+	c *Crawler
+	d *dispatch
+	// linkBuf holds the links of the outcome being built; it travels with
+	// the outcome to the completer, which recycles it.
+	linkBuf *[]frontier.Request
 	// The current URL's response and parsed page, kept for the run's
 	// Handler only.
 	resp   *fetch.Response
@@ -423,7 +389,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 }
 
 // discover turns a page's links into in-scope requests one level deeper,
-// reusing the worker's buffer (the frontier does not retain it).
+// in the worker's link buffer (the frontier does not retain it).
 func (w *worker) discover(parent frontier.Request, links []string) []frontier.Request {
 	c := w.c
 	depth := parent.Depth + 1
@@ -433,17 +399,37 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 		}
 		return nil
 	}
-	w.links = w.links[:0]
+	out := w.linkScratch()
 	for _, link := range links {
 		if !c.scope.allows(link) {
 			continue
 		}
-		w.links = append(w.links, frontier.Request{URL: link, Depth: depth, Parent: parent.URL})
+		out = append(out, frontier.Request{URL: link, Depth: depth, Parent: parent.URL})
 	}
-	if n := len(links) - len(w.links); n > 0 {
+	if n := len(links) - len(out); n > 0 {
 		c.cfg.Observer.LinksDropped("out_of_scope", n)
 	}
-	return w.links
+	return w.keepLinks(out)
+}
+
+// linkScratch returns an empty slice to build the current outcome's links
+// in: the worker's, or one from the dispatch's pool.
+func (w *worker) linkScratch() []frontier.Request {
+	if w.linkBuf == nil {
+		if w.d == nil {
+			w.linkBuf = new([]frontier.Request)
+		} else {
+			w.linkBuf = w.d.linkBufs.Get().(*[]frontier.Request)
+		}
+	}
+	return (*w.linkBuf)[:0]
+}
+
+// keepLinks records links, built from linkScratch, as the outcome's, so
+// that the memory they grew into is recycled with them.
+func (w *worker) keepLinks(links []frontier.Request) []frontier.Request {
+	*w.linkBuf = links
+	return links
 }
 
 // retryable reports whether a fetch error class is worth another attempt.
