@@ -32,7 +32,18 @@ local ids = {}
 local expiries, records, ne = {}, {}, 0
 local n = 0
 while n < max do
-  local names = call('ZRANGEBYSCORE', READY, '-inf', NOW, 'LIMIT', 0, max - n)
+  -- With a cap, a host gives at most CAP leases: ask for the hosts that
+  -- fill the lease if each does (and a few more), not for max - n, whose
+  -- names would mostly be read for nothing. Hosts with less queued leave
+  -- a rest for the next pass.
+  local limit = max - n
+  if CAP > 0 then
+    local want = math.ceil(limit / CAP) + 8
+    if want < limit then
+      limit = want
+    end
+  end
+  local names = call('ZRANGEBYSCORE', READY, '-inf', NOW, 'LIMIT', 0, limit)
   local count = #names
   if count == 0 then
     break
@@ -103,16 +114,22 @@ while n < max do
     h.stale = true
   end
   placeAll()
-  if not progress then
-    break
+  if not progress or count < limit then
+    break -- no more hosts are ready
   end
 end
 if n > 0 then
-  callChunks('ZADD', LEASES, expiries, 1000)
-  callChunks('HSET', LDATA, records, 1000)
+  -- The leases share one expiry, so Redis orders them by id; adding them
+  -- highest first puts each at the head of a small (listpack) LEASES,
+  -- where in id order each would be compared with all those before it.
+  local rev = {}
   for k = 2, ne, 2 do
     ids[k / 2] = expiries[k]
+    rev[ne - k + 1] = EXP
+    rev[ne - k + 2] = expiries[k]
   end
+  callChunks('ZADD', LEASES, rev, 1000)
+  callChunks('HSET', LDATA, records, 1000)
   return finish(out, cmsgpack.pack(ids))
 end
 
