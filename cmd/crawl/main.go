@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 
 	out := stdout
 	if o.Output != "" {
-		f, err := openOutput(o.Output, o.State != "" || o.Frontier != "")
+		f, err := openOutput(o.Output, o.State != "" || o.Frontier != "", cutTornLine)
 		if err != nil {
 			return fmt.Errorf("%w: output: %v", errUsage, err)
 		}

@@ -76,7 +76,7 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, appendTo 
 	}()
 	var hs []crawler.Handler
 	if o.WARC != "" {
-		f, err := openOutput(o.WARC, appendTo)
+		f, err := openOutput(o.WARC, appendTo, cutTornGzip)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --warc: %v", errUsage, err)
 		}
@@ -106,7 +106,7 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, appendTo 
 		if o.Items != "" {
 			w := stdout
 			if o.Items != "-" {
-				f, err := openOutput(o.Items, appendTo)
+				f, err := openOutput(o.Items, appendTo, cutTornLine)
 				if err != nil {
 					return nil, fmt.Errorf("%w: --items: %v", errUsage, err)
 				}
@@ -120,7 +120,7 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, appendTo 
 			hs = append(hs, p.json)
 		}
 		if o.ItemsCSV != "" {
-			f, err := openOutput(o.ItemsCSV, appendTo)
+			f, err := openOutput(o.ItemsCSV, appendTo, cutTornLine)
 			if err != nil {
 				return nil, fmt.Errorf("%w: --items-csv: %v", errUsage, err)
 			}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,10 +99,11 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// openOutput opens the JSON lines file. A resumable crawl appends, after
-// cutting away a torn last line that a killed process may have left, so
-// the file stays valid JSON lines; otherwise the file is truncated.
-func openOutput(path string, appendTo bool) (*os.File, error) {
+// openOutput opens an output file. A resumable crawl (appendTo) appends,
+// after repair has cut away the torn end that a killed process may have
+// left (cutTornLine for JSON lines and CSV, cutTornGzip for a WARC file),
+// so that the file stays valid; otherwise the file is truncated.
+func openOutput(path string, appendTo bool, repair func(*os.File) error) (*os.File, error) {
 	if !appendTo {
 		return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	}
@@ -108,7 +111,7 @@ func openOutput(path string, appendTo bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cutTornLine(f); err != nil {
+	if err := repair(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("repair %s: %w", path, err)
 	}
@@ -148,4 +151,62 @@ func cutTornLine(f *os.File) error {
 		return nil
 	}
 	return f.Truncate(0) // not one whole line
+}
+
+// cutTornGzip truncates f after its last whole gzip member. A WARC file is
+// a series of members, one per record, and a killed process may leave the
+// last one half written; a cut after a newline byte, as for JSON lines,
+// would chop a whole member. The members are decoded from the start of the
+// file, checksums included, and the file is cut at the end of the last one
+// before the first that does not decode; a file of whole members is left
+// as it is. This reads the whole file once: a second or two per 100 MB of
+// archive. An error reading f is returned, never taken for a torn member.
+func cutTornGzip(f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := info.Size()
+	src := &countingReader{r: io.NewSectionReader(f, 0, size)}
+	// A bufio.Reader is an io.ByteReader, so compress/flate reads no
+	// further than the end of the member it decodes: the bytes consumed
+	// are those read from src less those still buffered.
+	br := bufio.NewReaderSize(src, 64<<10)
+	var zr gzip.Reader
+	whole := int64(0) // offset just past the last member that decoded
+	for whole < size {
+		if err := zr.Reset(br); err != nil {
+			break
+		}
+		zr.Multistream(false)
+		if _, err := io.Copy(io.Discard, &zr); err != nil {
+			break
+		}
+		whole = src.n - int64(br.Buffered())
+	}
+	if src.err != nil {
+		return src.err
+	}
+	if whole == size {
+		return nil
+	}
+	return f.Truncate(whole)
+}
+
+// countingReader counts the bytes read from r and remembers its first
+// error other than io.EOF, so that a failing disk is told apart from a
+// torn member.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

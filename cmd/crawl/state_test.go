@@ -2,17 +2,26 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nlnwa/gowarc/v3"
+
+	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -30,7 +39,7 @@ func TestCutTornLine(t *testing.T) {
 		if err := os.WriteFile(path, []byte(tt.in), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f, err := openOutput(path, true)
+		f, err := openOutput(path, true, cutTornLine)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,6 +49,178 @@ func TestCutTornLine(t *testing.T) {
 		if want := tt.want + "{\"next\":true}\n"; string(got) != want {
 			t.Errorf("case %d: file %.60q..., want %.60q...", i, got, want)
 		}
+	}
+}
+
+// warcFile returns a WARC file as output.NewWARC writes it: the warcinfo
+// record and a request and a response record per page, each a gzip
+// member. ends holds the offset at which each member ends.
+func warcFile(t *testing.T, pages ...string) (data []byte, ends []int64) {
+	t.Helper()
+	var buf bytes.Buffer
+	cw := &memberEnds{w: &buf}
+	w, err := output.NewWARC(cw, output.WARCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pages {
+		res := &crawler.Result{URL: p, FinalURL: p, Status: 200, FetchedAt: time.Unix(1700000000, 0)}
+		// A body of many lines, so that members hold newline bytes.
+		body := strings.Repeat(fmt.Sprintf("line %d of page %d\n", i, i), 50)
+		page := &crawler.Page{Result: res, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte(body)}
+		if err := w.HandlePage(context.Background(), page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes(), cw.ends
+}
+
+// memberEnds records where each Write ends: output.WARC writes one gzip
+// member per Write.
+type memberEnds struct {
+	w    io.Writer
+	n    int64
+	ends []int64
+}
+
+func (m *memberEnds) Write(p []byte) (int, error) {
+	n, err := m.w.Write(p)
+	m.n += int64(n)
+	m.ends = append(m.ends, m.n)
+	return n, err
+}
+
+func TestCutTornGzip(t *testing.T) {
+	whole, ends := warcFile(t, "http://a.test/1", "http://a.test/2", "http://a.test/3")
+	if len(ends) != 7 {
+		t.Fatalf("%d members, want 7", len(ends))
+	}
+	last := ends[len(ends)-2] // start of the last member
+	badCRC := bytes.Clone(whole)
+	badCRC[ends[2]-8] ^= 0xff // the third member's checksum
+	tests := []struct {
+		name string
+		in   []byte
+		want int64 // bytes kept
+	}{
+		{"empty", nil, 0},
+		{"whole members", whole, int64(len(whole))},
+		{"one whole member", whole[:ends[0]], ends[0]},
+		{"torn in the gzip header", whole[:last+5], last},
+		{"torn after the header", whole[:last+10], last},
+		{"torn in the middle", whole[:last+(int64(len(whole))-last)/2], last},
+		{"torn in the trailer", whole[:len(whole)-1], last},
+		{"torn first member", whole[:ends[0]-1], 0},
+		{"newline after the members", append(bytes.Clone(whole), '\n'), int64(len(whole))},
+		{"garbage after the members", append(bytes.Clone(whole), "WARC/1.1\r\n"...), int64(len(whole))},
+		{"bad checksum", badCRC, ends[1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "w.warc.gz")
+			if err := os.WriteFile(path, tt.in, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := openOutput(path, true, cutTornGzip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() != tt.want {
+				t.Fatalf("%d bytes kept of %d, want %d", fi.Size(), len(tt.in), tt.want)
+			}
+			// What the resumed crawl appends makes one valid archive.
+			w, err := output.NewWARC(f, output.WARCOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := &crawler.Page{Result: &crawler.Result{URL: "http://a.test/next", Status: 200}, Header: http.Header{}, Body: []byte("next\n")}
+			if err := w.HandlePage(context.Background(), page); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			checkGzipMembers(t, path)
+		})
+	}
+}
+
+// checkGzipMembers reads a WARC file back with gzip (as gzip -t does) and
+// with gowarc, strictly, and fails the test on any error.
+func checkGzipMembers(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		t.Fatalf("%s: gzip: %v", path, err)
+	}
+	r, err := gowarc.NewWarcFileReader(path, 0, gowarc.WithStrictValidation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for rec, err := range r.Records() {
+		if err != nil {
+			t.Fatalf("%s: warc: %v", path, err)
+		}
+		if len(rec.Validation) > 0 {
+			t.Errorf("%s: record at %d: %v", path, rec.Offset, rec.Validation)
+		}
+		rec.Close()
+	}
+}
+
+// TestResumeKeepsWARCWhole resumes a crawl with --state and --warc, as a
+// user would after a stop, and checks that the archive is still one valid
+// series of gzip members, with every page in it.
+func TestResumeKeepsWARCWhole(t *testing.T) {
+	site := testsite.New(testsite.Options{Pages: 30, LinksPerPage: 4, PageBytes: 256})
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	warc := filepath.Join(dir, "w.warc.gz")
+	args := []string{"--state", filepath.Join(dir, "state"), "-o", filepath.Join(dir, "out.jsonl"), "--warc", warc, "--rate", "0", "--quiet"}
+	for i := range 3 { // the crawl, then two resumes of a finished crawl
+		var stderr bytes.Buffer
+		a := args
+		if i == 0 {
+			a = append(slices.Clone(args), srv.URL+"/")
+		}
+		if err := run(context.Background(), a, io.Discard, &stderr); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, stderr.String())
+		}
+		checkGzipMembers(t, warc)
+	}
+	records := readLines[crawler.Result](t, filepath.Join(dir, "out.jsonl"))
+	if len(records) != len(site.Reachable(0)) {
+		t.Fatalf("%d records for %d pages", len(records), len(site.Reachable(0)))
+	}
+	r, err := gowarc.NewWarcFileReader(warc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	responses := 0
+	for rec, err := range r.Records() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.WarcRecord.Type() == gowarc.Response {
+			responses++
+		}
+		rec.Close()
+	}
+	if responses != len(records) {
+		t.Errorf("%d responses archived for %d records", responses, len(records))
 	}
 }
 
