@@ -146,8 +146,19 @@ type Options struct {
 	// A breadth-first crawl with a depth limit needs it to reach every page
 	// within the limit at its shortest depth; it costs throughput at each
 	// level. Backends that cannot honour it say so in their Open.
+	//
+	// One exception keeps a host from trapping the crawl: when no request
+	// of the lowest priority is leased and each of them waits on its host
+	// for StrictStall or more (Retry-After, Crawl-delay, backoff), the
+	// other requests are handed out meanwhile. Pages found only through
+	// such a host may then be reached at a greater depth.
 	Strict bool
 }
+
+// StrictStall is how long the lowest priority's requests must all wait on
+// their hosts before Strict lets other requests go ahead of them: longer
+// than the spacing of an ordinary rate limit, shorter than a Retry-After.
+const StrictStall = time.Second
 
 // WithDefaults returns o with zero fields replaced by their defaults.
 func (o Options) WithDefaults() Options {

@@ -31,8 +31,9 @@ type Memory struct {
 	closed  bool
 	waiters int
 	changed chan struct{} // closed and replaced when waiters may proceed
-	// prios counts queued and leased requests by priority, for Strict.
-	prios pq.Levels[float64]
+	// prios counts queued and leased requests by priority, for Strict;
+	// leasedPrios the leased ones alone.
+	prios, leasedPrios pq.Levels[float64]
 }
 
 var _ Frontier = (*Memory)(nil)
@@ -96,14 +97,41 @@ func (m *Memory) countPrioLocked(p float64, delta int) {
 	m.prios.Add(p, delta)
 }
 
+// countLeasedLocked tracks the requests leased at priority p, for Strict.
+func (m *Memory) countLeasedLocked(p float64, delta int) {
+	if m.opts.Strict {
+		m.leasedPrios.Add(p, delta)
+	}
+}
+
 // heldBackLocked reports whether Strict keeps h's head request waiting for
-// requests of lower priority.
-func (m *Memory) heldBackLocked(h *hostState) bool {
-	if !m.opts.Strict {
+// requests of lower priority. stalled is stalledLocked's answer.
+func (m *Memory) heldBackLocked(h *hostState, stalled bool) bool {
+	if !m.opts.Strict || stalled {
 		return false
 	}
 	lowest, _ := m.prios.Min()
 	return h.queue[0].prio > lowest
+}
+
+// stalledLocked reports whether Strict's lowest level is stalled: none of
+// its requests is leased, and each waits on its host for StrictStall or
+// longer (Retry-After, a Crawl-delay, a backoff). Then the other hosts go
+// on instead of idling behind a host that asked for time.
+func (m *Memory) stalledLocked(now time.Time) bool {
+	if !m.opts.Strict {
+		return false
+	}
+	lowest, ok := m.prios.Min()
+	if !ok || m.leasedPrios.Count(lowest) > 0 {
+		return false
+	}
+	for _, h := range m.ready.Items {
+		if h.queue[0].prio == lowest && h.readyAt.Sub(now) < StrictStall {
+			return false
+		}
+	}
+	return true
 }
 
 // Add implements Frontier.
@@ -233,8 +261,9 @@ func (m *Memory) Lease(ctx context.Context, maxN int) ([]Lease, error) {
 			return nil, ErrDrained
 		}
 		wait := time.Duration(-1)
+		stalled := m.stalledLocked(now)
 		for _, h := range m.ready.Items {
-			if !m.heldBackLocked(h) && (wait < 0 || h.readyAt.Sub(now) < wait) {
+			if !m.heldBackLocked(h, stalled) && (wait < 0 || h.readyAt.Sub(now) < wait) {
 				wait = h.readyAt.Sub(now)
 			}
 			if !m.opts.Strict {
@@ -265,12 +294,13 @@ func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 			heap.Push(&m.ready, h)
 		}
 	}()
+	stalled := m.stalledLocked(now)
 	for len(out) < maxN && m.ready.Len() > 0 {
 		h := m.ready.Items[0]
 		if h.readyAt.After(now) {
 			break
 		}
-		if m.heldBackLocked(h) {
+		if m.heldBackLocked(h, stalled) {
 			held = append(held, heap.Pop(&m.ready).(*hostState))
 			continue
 		}
@@ -280,6 +310,7 @@ func (m *Memory) leaseLocked(now time.Time, maxN int) []Lease {
 			continue
 		}
 		it := h.queue.pop()
+		m.countLeasedLocked(it.prio, 1)
 		h.lastLease = now
 		h.inflight++
 		m.stats.Queued--
@@ -299,6 +330,7 @@ func (m *Memory) reapLocked(now time.Time) {
 	for m.leases.Len() > 0 && !m.leases.Items[0].expires.After(now) {
 		l := heap.Pop(&m.leases).(*lease)
 		m.releaseLocked(l)
+		m.countLeasedLocked(l.it.prio, -1)
 		l.host.queue.push(l.it) // its original seq puts it back where it was
 		m.stats.Queued++
 		m.updateReadyLocked(l.host, now)
@@ -334,6 +366,7 @@ func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
 		}
 		heap.Remove(&m.leases, l.index)
 		m.releaseLocked(l)
+		m.countLeasedLocked(l.it.prio, -1)
 		h := l.host
 		if o.HostDelay > h.crawlDelay {
 			h.crawlDelay = o.HostDelay

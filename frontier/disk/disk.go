@@ -102,13 +102,16 @@ type Disk struct {
 	nextID  uint64 // next lease ID
 	idLimit uint64 // first lease ID not reserved in the store
 	seq     uint64 // last arrival sequence used
-	// prios counts the requests outstanding by priority, for Strict.
-	prios     pq.Levels[uint64]
-	prioDirty map[uint64]struct{}
-	stats     frontier.Stats
-	closed    bool
-	waiters   int
-	changed   chan struct{} // closed and replaced when waiters may proceed
+	// prios counts the requests outstanding by priority, for Strict;
+	// leasedPrios the leased ones alone (not stored: a reopened store has
+	// no leases).
+	prios       pq.Levels[uint64]
+	leasedPrios pq.Levels[uint64]
+	prioDirty   map[uint64]struct{}
+	stats       frontier.Stats
+	closed      bool
+	waiters     int
+	changed     chan struct{} // closed and replaced when waiters may proceed
 
 	// Per-operation scratch, guarded by mu.
 	touched []*host

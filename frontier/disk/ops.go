@@ -218,8 +218,9 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 			return nil, frontier.ErrDrained
 		}
 		wait := time.Duration(-1)
+		stalled := d.stalledLocked(now)
 		for _, h := range d.ready.Items {
-			if !d.heldBackLocked(h) && (wait < 0 || h.readyAt.Sub(now) < wait) {
+			if !d.heldBackLocked(h, stalled) && (wait < 0 || h.readyAt.Sub(now) < wait) {
 				wait = h.readyAt.Sub(now)
 			}
 			if !d.opts.Strict {
@@ -250,12 +251,13 @@ func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 			heap.Push(&d.ready, h)
 		}
 	}()
+	stalled := d.stalledLocked(now)
 	for len(out) < maxN && d.ready.Len() > 0 {
 		h := d.ready.Items[0]
 		if h.readyAt.After(now) {
 			break
 		}
-		if d.heldBackLocked(h) {
+		if d.heldBackLocked(h, stalled) {
 			held = append(held, heap.Pop(&d.ready).(*host))
 			continue
 		}
@@ -264,6 +266,7 @@ func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 			return out, err
 		}
 		it := h.pop()
+		d.countLeasedLocked(it.key.prio, 1)
 		d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
 		d.pending.del(d.keyBuf)
 		d.popLocked(h, it.key)
@@ -329,6 +332,7 @@ func (d *Disk) reapLocked(now time.Time) {
 
 // releaseLocked forgets a lease that has left the lease heap.
 func (d *Disk) releaseLocked(l *lease) {
+	d.countLeasedLocked(l.it.key.prio, -1)
 	delete(d.byID, l.id)
 	l.host.inflight--
 	d.stats.Leased--

@@ -1,11 +1,15 @@
 package disk
 
 import (
+	"time"
+
 	"container/heap"
 	"math"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/hivecrawl/crawl/frontier"
 )
 
 // The host queues: a window in memory, the rest in the store, and for
@@ -220,10 +224,36 @@ func (d *Disk) countPrioLocked(p uint64, delta int) {
 	d.prioDirty[p] = struct{}{}
 }
 
+// countLeasedLocked tracks the requests leased at priority p, for Strict.
+func (d *Disk) countLeasedLocked(p uint64, delta int) {
+	if d.opts.Strict {
+		d.leasedPrios.Add(p, delta)
+	}
+}
+
+// stalledLocked reports whether Strict's lowest level is stalled: none of
+// its requests is leased, and each waits on its host for
+// frontier.StrictStall or longer. Then the other hosts go on.
+func (d *Disk) stalledLocked(now time.Time) bool {
+	if !d.opts.Strict {
+		return false
+	}
+	lowest, ok := d.prios.Min()
+	if !ok || d.leasedPrios.Count(lowest) > 0 {
+		return false
+	}
+	for _, h := range d.ready.Items {
+		if len(h.window) > 0 && h.window[0].key.prio == lowest && h.readyAt.Sub(now) < frontier.StrictStall {
+			return false
+		}
+	}
+	return true
+}
+
 // heldBackLocked reports whether Strict keeps h's first request waiting for
-// requests of lower priority.
-func (d *Disk) heldBackLocked(h *host) bool {
-	if !d.opts.Strict || len(h.window) == 0 {
+// requests of lower priority. stalled is stalledLocked's answer.
+func (d *Disk) heldBackLocked(h *host, stalled bool) bool {
+	if !d.opts.Strict || stalled || len(h.window) == 0 {
 		return false
 	}
 	lowest, _ := d.prios.Min()

@@ -219,4 +219,24 @@ func testStrict(t *testing.T, b Backend) {
 			t.Errorf("then leased %v; want [http://b.test/1]", got)
 		}
 	})
+
+	// A host that asks for StrictStall or more (a Retry-After, say) must not
+	// stall every other host with it.
+	t.Run("a host held for StrictStall or more does not hold back the others", func(t *testing.T) {
+		h := open(t, b, frontier.Options{PerHostInFlight: -1, Strict: true})
+		h.add(req("a.test", "0", 0), req("b.test", "1", 1))
+		l := h.leaseOne()
+		if l.Request.URL != "http://a.test/0" {
+			t.Fatalf("leased %s; want http://a.test/0", l.Request.URL)
+		}
+		retryAt := time.Now().Add(frontier.StrictStall + 2*time.Second)
+		h.complete(retry(l, retryAt))
+		got := h.leaseOne()
+		if got.Request.URL != "http://b.test/1" || !time.Now().Before(retryAt) {
+			t.Fatalf("leased %s at %v before a.test's RetryAt; want http://b.test/1 at once",
+				got.Request.URL, -time.Until(retryAt))
+		}
+		h.complete(done(got))
+		h.wantLeaseBlocks("a.test/0 waits out its RetryAt")
+	})
 }
