@@ -205,3 +205,42 @@ func TestSitemapsSeedTheCrawl(t *testing.T) {
 		t.Errorf("gzip sitemap fetched %d times", n)
 	}
 }
+
+// TestSitemapFetchesArePolite checks that sitemap documents, fetched before
+// the crawl starts, are spaced by the host's delay like pages, and that
+// they add no more URLs than MaxPages can use.
+func TestSitemapFetchesArePolite(t *testing.T) {
+	shop := testsite.NewShop(testsite.ShopOptions{Products: 20, PerPage: 4, SitemapOnly: true})
+	var mu sync.Mutex
+	var times []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "sitemap") {
+			mu.Lock()
+			times = append(times, time.Now())
+			mu.Unlock()
+		}
+		shop.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	const rate = 20 // requests per second: 50 ms apart
+	c, err := crawler.New(crawler.Config{Concurrency: 4, PerHost: 4, Rate: rate, Sitemaps: true, MaxPages: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.Run(context.Background(), srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) < 2 {
+		t.Fatalf("%d sitemap requests; the shop has an index and several sitemaps", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		// A little slack for the timer's own precision.
+		if gap := times[i].Sub(times[i-1]); gap < time.Second/rate-5*time.Millisecond {
+			t.Errorf("sitemap requests %d and %d %v apart; want at least %v", i, i+1, gap, time.Second/rate)
+		}
+	}
+	if sum.SitemapURLs > 3 {
+		t.Errorf("sitemaps added %d URLs with MaxPages 3", sum.SitemapURLs)
+	}
+}

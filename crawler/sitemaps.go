@@ -14,6 +14,11 @@ import (
 // sitemapBatch is how many sitemap URLs go to the frontier in one Add.
 const sitemapBatch = 512
 
+// maxSitemapURLs caps the URLs sitemaps add to the frontier in one run
+// (MaxPages caps it further): a site's 1,000 sitemaps of 50,000 URLs each
+// would otherwise fill the frontier with 50 million before the first page.
+const maxSitemapURLs = 1_000_000
+
 // sitemapLister is what the robots checker offers when it can list a
 // host's Sitemap lines; *robots.Cache does.
 type sitemapLister interface {
@@ -44,6 +49,10 @@ func (c *Crawler) seedSitemaps(ctx context.Context, seeds []frontier.Request) (i
 		}
 		starts = append(starts, u.Scheme+"://"+u.Host+"/sitemap.xml")
 	}
+	limit := int64(maxSitemapURLs)
+	if c.cfg.MaxPages > 0 {
+		limit = min(limit, int64(c.cfg.MaxPages))
+	}
 	var added, dropped int64
 	batch := make([]frontier.Request, 0, sitemapBatch)
 	flush := func() error {
@@ -58,7 +67,11 @@ func (c *Crawler) seedSitemaps(ctx context.Context, seeds []frontier.Request) (i
 		}
 		return nil
 	}
-	for e, err := range sitemap.Walk(ctx, sitemapGetter{c}, c.cfg.SitemapLimits, starts...) {
+	g := &sitemapGetter{c: c, last: make(map[string]time.Time)}
+	for e, err := range sitemap.Walk(ctx, g, c.cfg.SitemapLimits, starts...) {
+		if added+int64(len(batch)) >= limit {
+			break // enough to fill the crawl's budget
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return added, ctx.Err()
@@ -86,11 +99,15 @@ func (c *Crawler) seedSitemaps(ctx context.Context, seeds []frontier.Request) (i
 // sitemapGetter fetches sitemap documents with the crawl's fetcher: robots
 // rules apply to them and to each redirect hop, the body cap is
 // MaxBodyBytes, and the Observer sees the requests. Sitemaps do not go
-// through the frontier: a handful of requests made before the crawl
-// starts, one at a time.
-type sitemapGetter struct{ c *Crawler }
+// through the frontier: they are requests made before the crawl starts,
+// one at a time, each host's spaced by its delay (the crawl's rate, or a
+// longer Crawl-delay) as the frontier would space them.
+type sitemapGetter struct {
+	c    *Crawler
+	last map[string]time.Time // host -> when its last sitemap was asked for
+}
 
-func (g sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error) {
+func (g *sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error) {
 	c := g.c
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -99,6 +116,18 @@ func (g sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error)
 	if err := c.checkSitemapHop(ctx, u); err != nil {
 		return 0, nil, err
 	}
+	delay := c.cfg.HostDelay()
+	if c.cfg.Robots != nil {
+		if d, err := c.cfg.Robots.Check(ctx, u); err == nil {
+			delay = max(delay, d.CrawlDelay)
+		}
+	}
+	if last, ok := g.last[u.Host]; ok {
+		if err := sleepCtx(ctx, time.Until(last.Add(delay))); err != nil {
+			return 0, nil, err
+		}
+	}
+	g.last[u.Host] = time.Now()
 	c.cfg.Observer.FetchStarted()
 	start := time.Now()
 	resp, err := c.cfg.Fetcher.Fetch(ctx, raw, c.checkSitemapHop)
@@ -137,4 +166,19 @@ func (c *Crawler) checkSitemapHop(ctx context.Context, u *url.URL) error {
 		return &hopError{class: ClassRobots, detail: "robots.txt disallows sitemap " + u.String()}
 	}
 	return nil
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
