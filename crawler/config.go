@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"time"
@@ -227,6 +228,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: durations must not be negative", ErrConfig)
 	case c.MaxBodyBytes < 0:
 		return fmt.Errorf("%w: max-body must not be negative", ErrConfig)
+	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || (c.Rate > 0 && c.Rate < MinRate):
+		// A delay of a day or more between requests would overflow, or never end.
+		return fmt.Errorf("%w: rate %g: want at least %g requests per second per host, or unlimited", ErrConfig, c.Rate, MinRate)
 	}
 	switch c.Scope {
 	case "", ScopeHost, ScopeDomain, ScopeAny:
@@ -276,6 +280,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// MinRate is the lowest positive Rate: one request per host a day.
+const MinRate = 1.0 / 86400
 
 // HostDelay is the delay between two requests to one host that Rate asks
 // for: zero when unlimited.
