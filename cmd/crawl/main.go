@@ -84,29 +84,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	if o.Seeds, err = mergeSeeds(&o); err != nil {
-		return err
-	}
 	logOut, line := progressOutput(stderr, o.Quiet) // log lines go above the status line
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if o.Quiet {
 		log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 
-	fl, err := openFleet(ctx, &o, log) // nil unless --frontier
-	if err != nil {
-		return err
-	}
-	defer fl.close(&err)
-
 	cfg := o.crawlerConfig()
-	if cfg.DenyPrivate = o.denyPrivate(ctx); !cfg.DenyPrivate && o.DenyPrivate == nil {
-		log.Info("a seed is on a private address: private addresses are allowed (--deny-private=true refuses them)")
-	}
-	if o.IgnoreRobots {
-		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
-	}
-
+	// --state: locks the directory, then adds its stored seeds to o.Seeds.
 	front, closeFrontier, err := frontierFor(&o, cfg)
 	if err != nil {
 		return err
@@ -118,6 +103,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}()
 	if front != nil {
 		cfg.Frontier = front
+	}
+	fl, err := openFleet(ctx, &o, log) // nil unless --frontier
+	if err != nil {
+		return err
+	}
+	defer fl.close(&err)
+
+	if cfg.DenyPrivate = o.denyPrivate(ctx); !cfg.DenyPrivate && o.DenyPrivate == nil {
+		log.Info("a seed is on a private address: private addresses are allowed (--deny-private=true refuses them)")
+	}
+	if o.IgnoreRobots {
+		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
 	}
 
 	out := stdout

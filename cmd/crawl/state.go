@@ -23,9 +23,20 @@ const seedsFile = "seeds.json"
 // frontierFor opens the frontier the options ask for: the disk backend for
 // --state, or nil for the crawler's default in-memory one. The returned
 // closer must be called when the crawl ends.
+//
+// With --state it takes the state directory's lock first and only then
+// merges the seeds into it (see mergeSeeds), setting o.Seeds to the union:
+// a run refused because another crawl holds the directory changes nothing
+// in it.
 func frontierFor(o *options, cfg crawler.Config) (crawler.Frontier, func() error, error) {
 	if o.State == "" {
 		return nil, func() error { return nil }, nil
+	}
+	if len(o.Seeds) == 0 {
+		// Refuse before creating a store that nothing would ever resume.
+		if _, err := os.Stat(filepath.Join(o.State, seedsFile)); errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w: no URL to crawl and no crawl to resume in %s", errUsage, o.State)
+		}
 	}
 	d, err := disk.Open(filepath.Join(o.State, "frontier"), disk.Options{Options: frontier.Options{
 		Scheduler:       cfg.Scheduler,
@@ -36,19 +47,22 @@ func frontierFor(o *options, cfg crawler.Config) (crawler.Frontier, func() error
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --state %s: %v", errUsage, o.State, err)
 	}
+	seeds, err := mergeSeeds(o)
+	if err != nil {
+		if cerr := d.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close frontier: %w", cerr))
+		}
+		return nil, nil, err
+	}
+	o.Seeds = seeds
 	return d, d.Close, nil
 }
 
 // mergeSeeds returns the seeds stored in the state directory plus the new
-// ones, and stores the union. Without --state it returns the seeds as they
-// are.
+// ones, and stores the union. The caller must hold the directory's lock
+// (have its frontier open): the stored list is read and replaced without
+// any other guard.
 func mergeSeeds(o *options) ([]string, error) {
-	if o.State == "" {
-		return o.Seeds, nil
-	}
-	if err := os.MkdirAll(o.State, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: --state: %v", errUsage, err)
-	}
 	path := filepath.Join(o.State, seedsFile)
 	var stored []string
 	data, err := os.ReadFile(path)
@@ -79,6 +93,8 @@ func mergeSeeds(o *options) ([]string, error) {
 }
 
 // writeFileAtomic replaces path with data, never leaving it half written.
+// Its temporary file has a fixed name: the caller must be path's only
+// writer, as a crawl holding the state's lock is for seeds.json.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)

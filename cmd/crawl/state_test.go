@@ -224,6 +224,55 @@ func TestResumeKeepsWARCWhole(t *testing.T) {
 	}
 }
 
+// TestRefusedRunChangesNoState checks that a crawl refused at the start
+// leaves the state directory as it was: one refused because another crawl
+// holds the directory does not add its seeds, and one with nothing to
+// crawl or resume creates no store.
+func TestRefusedRunChangesNoState(t *testing.T) {
+	t.Run("locked", func(t *testing.T) {
+		state := filepath.Join(t.TempDir(), "state")
+		seeds := filepath.Join(state, seedsFile)
+		before := []byte(`["http://127.0.0.1:9/first/"]`)
+		if err := os.MkdirAll(state, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(seeds, before, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o, err := parseArgs([]string{"--state", state}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, closeFrontier, err := frontierFor(&o, o.crawlerConfig()) // as the running crawl holds it
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeFrontier()
+		var stderr bytes.Buffer
+		err = run(context.Background(), []string{"--state", state, "-o", os.DevNull, "http://127.0.0.1:9/other/"}, io.Discard, &stderr)
+		if exitCode(err) != exitUsage || !strings.Contains(stderr.String(), "in use by another crawl") {
+			t.Fatalf("second crawl on a locked state: %v, stderr %q", err, stderr.String())
+		}
+		if after, err := os.ReadFile(seeds); err != nil || !bytes.Equal(after, before) {
+			t.Errorf("%s is %s (%v), was %s", seedsFile, after, err, before)
+		}
+		if _, err := os.Stat(seeds + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("temporary seeds file: %v", err)
+		}
+	})
+	t.Run("nothing to resume", func(t *testing.T) {
+		state := filepath.Join(t.TempDir(), "state")
+		var stderr bytes.Buffer
+		err := run(context.Background(), []string{"--state", state, "-o", os.DevNull}, io.Discard, &stderr)
+		if exitCode(err) != exitUsage || !strings.Contains(stderr.String(), "no crawl to resume") {
+			t.Fatalf("crawl with no URL on an empty state: %v, stderr %q", err, stderr.String())
+		}
+		if _, err := os.Stat(filepath.Join(state, "frontier")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a store was created for nothing: %v", err)
+		}
+	})
+}
+
 // crawlProc is one run of the crawl binary.
 type crawlProc struct {
 	cmd    *exec.Cmd
