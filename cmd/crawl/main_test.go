@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,6 +79,49 @@ func TestConfigFileAndFlagOverride(t *testing.T) {
 	}
 	if c := o.crawlerConfig(); c.Rate >= 0 || c.HostDelay() != 0 {
 		t.Errorf("--rate 0 should mean unlimited, got rate %g delay %s", c.Rate, c.HostDelay())
+	}
+}
+
+func TestConfigStripParam(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		flags []string
+		want  []string
+	}{
+		{"flag name", "strip-param: [sid, 'utm_*']\n", nil, []string{"sid", "utm_*"}},
+		{"plural", "strip-params: [sid]\n", nil, []string{"sid"}},
+		{"both keys", "strip-param: [sid]\nstrip-params: [ref]\n", nil, []string{"sid", "ref"}},
+		{"flag adds to the file", "strip-param: [sid]\n", []string{"--strip-param", "ref"}, []string{"sid", "ref"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"--config", path}, tt.flags...)
+			o, err := parseArgs(append(args, "http://127.0.0.1:1/"), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.StripParams, tt.want) {
+				t.Errorf("strip params %q, want %q", o.StripParams, tt.want)
+			}
+			norm := o.crawlerConfig().Normalizer
+			got, err := norm.Canonical("http://127.0.0.1:1/p?sid=1&ref=2&utm_source=3&keep=4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range tt.want {
+				if strings.Contains(got, strings.TrimSuffix(p, "*")) {
+					t.Errorf("%s still has %s", got, p)
+				}
+			}
+			if !strings.Contains(got, "keep=4") {
+				t.Errorf("%s lost keep=4", got)
+			}
+		})
 	}
 }
 

@@ -46,7 +46,8 @@ type options struct {
 	MetricsLinger   time.Duration `yaml:"metrics-linger"`
 	FailOnError     bool          `yaml:"fail-on-error"`
 	Quiet           bool          `yaml:"quiet"`
-	StripParams     []string      `yaml:"strip-params"`
+	StripParams     []string      `yaml:"strip-param"`
+	StripParamsAlt  []string      `yaml:"strip-params"` // also accepted; decodeConfig moves it to StripParams
 	MaxLinks        int           `yaml:"max-links"`
 	MaxURLLength    int           `yaml:"max-url-length"`
 	DenyPrivate     *bool         `yaml:"deny-private"` // nil: decided from the seeds
@@ -166,7 +167,9 @@ func loadConfig(path string, o *options) error {
 }
 
 // decodeConfig decodes YAML over o, refusing unknown keys and trailing
-// documents.
+// documents. The key strip-params (the spelling of the example configs) is
+// taken as strip-param, the flag's name: both may be given, and their
+// lists are joined.
 func decodeConfig(data []byte, o *options) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -175,6 +178,8 @@ func decodeConfig(data []byte, o *options) error {
 		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 		return fmt.Errorf("%w: config: %s", errUsage, msg)
 	}
+	o.StripParams = append(o.StripParams, o.StripParamsAlt...)
+	o.StripParamsAlt = nil
 	return nil
 }
 
