@@ -11,7 +11,7 @@
 //	meta          hash: counters (q queued, l leased, d done, f failed,
 //	              h hosts, s seen, u duplicates), seq (arrival counter),
 //	              lid (lease id counter), sl/sp (seen-set level and split),
-//	              v (layout version, now 2: a job of another layout is
+//	              v (layout version, now 3: a job of another layout is
 //	              refused, not misread)
 //	q:<host>      zset: the host's queue; score = Scheduler priority,
 //	              member = 6-byte big-endian arrival number + request
@@ -22,7 +22,9 @@
 //	              last lease -1 for never) and queue length
 //	ready         zset: hosts with queued requests and room under their cap,
 //	              scored by their next-allowed time
-//	leases        zset: lease id -> expiry
+//	leases        zset: "first:last", the lease ids of one Lease call,
+//	              -> their expiry; kept until then, so that the leases
+//	              still in lease are handed back then
 //	lease         hash: lease id -> "host\x00worker\x00score\x00member"
 //	s:<bucket>    hash: the seen set, a linear hash table of fingerprints
 //	              (field = the top 7 bytes of the 64-bit fingerprint, the low

@@ -8,7 +8,9 @@ local max, ttl, owner = ARGV[4] + 0, ARGV[5] + 0, ARGV[6]
 if CACHED then
   -- Hand out again those of the call's leases that are still held.
   local out = {0, 0}
-  for _, id in ipairs(cmsgpack.unpack(CACHED)) do
+  local c = find(CACHED, ':', 1, true)
+  for lid = sub(CACHED, 1, c - 1) + 0, sub(CACHED, c + 1) + 0 do
+    local id = fmt('%d', lid)
     local rec = call('HGET', LDATA, id)
     if rec then
       local _, _, _, member = parseRecord(rec)
@@ -26,10 +28,9 @@ reapExpired()
 flushQueues()
 placeAll()
 
-local EXP = fmt('%d', NOW + ttl)
+local FIRST = LID + 1
 local out, no = {0, 0}, 2
-local ids = {}
-local expiries, records, ne = {}, {}, 0
+local records, ne = {}, 0
 local n = 0
 while n < max do
   -- With a cap, a host gives at most CAP leases: ask for the hosts that
@@ -88,8 +89,6 @@ while n < max do
         LID = LID + 1
         local id = fmt('%d', LID)
         local member = popped[j]
-        expiries[ne + 1] = EXP
-        expiries[ne + 2] = id
         records[ne + 1] = id
         records[ne + 2] = pre .. popped[j + 1] .. '\0' .. member
         ne = ne + 2
@@ -119,18 +118,10 @@ while n < max do
   end
 end
 if n > 0 then
-  -- The leases share one expiry, so Redis orders them by id; adding them
-  -- highest first puts each at the head of a small (listpack) LEASES,
-  -- where in id order each would be compared with all those before it.
-  local rev = {}
-  for k = 2, ne, 2 do
-    ids[k / 2] = expiries[k]
-    rev[ne - k + 1] = EXP
-    rev[ne - k + 2] = expiries[k]
-  end
-  callChunks('ZADD', LEASES, rev, 1000)
+  local range = fmt('%d:%d', FIRST, LID)
+  call('ZADD', LEASES, NOW + ttl, range)
   callChunks('HSET', LDATA, records, 1000)
-  return finish(out, cmsgpack.pack(ids))
+  return finish(out, range)
 end
 
 if QUEUED0 + C.q == 0 and LEASED0 + C.l == 0 then

@@ -21,7 +21,7 @@ local CAP = tonumber(ARGV[2])
 local TOKEN = ARGV[3]
 local META = KEYS[1]
 local READY = P .. 'ready'   -- zset: host -> next-allowed time
-local LEASES = P .. 'leases' -- zset: lease id -> expiry
+local LEASES = P .. 'leases' -- zset: 'first:last' lease ids of a Lease call -> expiry
 local LDATA = P .. 'lease'   -- hash: lease id -> host\0owner\0score\0member
 local WORKERS = P .. 'workers'
 local HOSTS = P .. 'hosts'   -- hash: host -> packed politeness state (HFMT)
@@ -42,7 +42,7 @@ local SEQ = tonumber(meta[1]) or 0
 local LID = tonumber(meta[2]) or 0
 -- VERSION marks the layout a job was created with: a job of another
 -- layout (or of the first, which had none) is refused, not misread.
-local VERSION = '2'
+local VERSION = '3'
 if meta[12] ~= VERSION and (meta[12] or SEQ > 0 or LID > 0) then
   return redis.error_reply('job layout ' .. (meta[12] or '1') .. ' is not ' .. VERSION ..
     ': finish or purge the job with the version that started it')
@@ -275,23 +275,21 @@ local function flushQueues()
   end
 end
 
--- TH and TD map the host table's indexes (as strings, the way requests
--- name them) to their hosts and scheduler delays: see loadHostTable.
+-- TH and TD hold the hosts of the host table and their scheduler delays,
+-- by index: see loadHostTable.
 local TH, TD = {}, {}
 
 -- loadHostTable caches the hosts of the host table at ARGV[t] (a count,
 -- then (host, scheduler delay) pairs) with one call.
 local function loadHostTable(t)
-  local names = {}
   local n = ARGV[t] + 0
   for k = 1, n do
-    names[k] = ARGV[t + 2 * k - 1]
+    TD[k] = ARGV[t + 2 * k] -- a string, made a number when used
+    TH[k] = ARGV[t + 2 * k - 1]
   end
-  loadHosts(names, 1, n)
+  loadHosts(TH, 1, n)
   for k = 1, n do
-    local x = fmt('%d', k)
-    TH[x] = H[names[k]]
-    TD[x] = ARGV[t + 2 * k] + 0
+    TH[k] = H[TH[k]]
   end
 end
 
@@ -305,7 +303,7 @@ local function addRequests(i)
   local groups = ARGV[i] + 0
   i = i + 1
   for _ = 1, groups do
-    local x = ARGV[i]
+    local x = ARGV[i] + 0
     local h = TH[x]
     local last = i + 4 * ARGV[i + 1] - 2
     local p, pn = h.pend, h.pn
@@ -341,7 +339,7 @@ local function addRequests(i)
     i = last + 4
     if new > 0 then
       h.pend, h.pn = p, pn
-      local d = TD[x]
+      local d = TD[x] + 0
       if h.d ~= d then
         h.d = d
         h.stale = true
@@ -410,7 +408,6 @@ local function endLeases(ids, from, to)
       h.stale = true
     end
     callChunks('HDEL', LDATA, rid, 1000)
-    callChunks('ZREM', LEASES, rid, 1000)
     C.l = C.l - m
     woke = true
   end
@@ -426,11 +423,25 @@ local function requeue(_, rhost, rrec)
   end
 end
 
+-- reapExpired hands back the leases of the Lease calls whose leases
+-- expired. LEASES has an entry per call, not per lease (they share an
+-- expiry), which stays until then: the call's leases that have ended
+-- since are no longer in LDATA, and endLeases skips them.
 local function reapExpired()
-  local ids = call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 1000)
-  if #ids > 0 then
-    requeue(endLeases(ids, 1, #ids))
+  local calls = call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 100)
+  if #calls == 0 then
+    return
   end
+  local ids, m = {}, 0
+  for _, r in ipairs(calls) do
+    local c = find(r, ':', 1, true)
+    for id = sub(r, 1, c - 1) + 0, sub(r, c + 1) + 0 do
+      m = m + 1
+      ids[m] = fmt('%d', id)
+    end
+  end
+  callChunks('ZREM', LEASES, calls, 1000)
+  requeue(endLeases(ids, 1, m))
 end
 
 -- finish writes back the queues, the hosts, the counters and the ready
