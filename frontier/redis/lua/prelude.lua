@@ -267,8 +267,15 @@ end
 
 local function flushQueues()
   for name, h in pairs(H) do
-    if h.pend then
-      callChunks('ZADD', qkey(name), h.pend, 1000)
+    local p = h.pend
+    if p then
+      if h.pn == 2 then
+        -- One member, as when each URL of a batch has its own host: no
+        -- unpack, no chunks.
+        call('ZADD', P .. 'q:' .. name, p[1], p[2])
+      else
+        callChunks('ZADD', P .. 'q:' .. name, p, 1000)
+      end
       h.pend = false
       h.pn = 0
     end
