@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/hivecrawl/crawl/crawler"
@@ -19,6 +20,15 @@ import (
 // maxNameBytes bounds one file name; longer ones are cut and suffixed with
 // a hash of the whole name, as most file systems stop at 255 bytes.
 const maxNameBytes = 200
+
+// The Tree's own names. safeName escapes every "%" of a URL, so in a name
+// it makes every "%" starts a %XX escape, or the "%~" before the hash of a
+// cut name: a "%" followed by a letter past F is the Tree's alone.
+const (
+	tempSuffix   = "%tmp~"    // ".name%tmp~": a body being written
+	movingSuffix = "%moving~" // "name%moving~": a file moving into its directory
+	hashMarker   = "%~"       // "cut name%~hash": a name over maxNameBytes
+)
 
 // Tree saves each successfully fetched body (status 2xx) under a directory
 // the way wget -x does: DIR/host/path, with "index.html" for a path that
@@ -30,16 +40,37 @@ const maxNameBytes = 200
 // Every file operation goes through an os.Root opened on DIR, so nothing
 // is written outside DIR whatever the names or the symbolic links inside
 // it. Files are written to a temporary name and renamed, so a file is
-// never seen half written. Tree is safe for concurrent use.
+// never seen half written. The temporary names hold a "%" that is not
+// followed by two hexadecimal digits, which no name SavePath makes holds:
+// no URL can collide with them.
+//
+// A body the file system refuses to store under its URL's name (one too
+// long, one with bytes the file system does not allow, a path blocked by
+// something the Tree cannot move) is not saved: it is counted (Skipped),
+// reported to TreeOptions.OnSkip, and HandlePage returns nil, so that a
+// site's names cannot stop a crawl. Any other failure, such as a full
+// disk, a read-only file system or a symbolic link leading out of DIR, is
+// HandlePage's error. Tree is safe for concurrent use.
 type Tree struct {
-	root  *os.Root
-	mu    sync.Mutex
-	files int64
+	root    *os.Root
+	onSkip  func(url string, err error)
+	mu      sync.Mutex
+	files   int64
+	skipped int64
+}
+
+// TreeOptions configures a Tree. The zero value is usable.
+type TreeOptions struct {
+	// OnSkip, if not nil, is told about each body that is not saved
+	// because the file system refused its name, with the URL and the
+	// error. It is called with the Tree's lock held and must not call
+	// the Tree.
+	OnSkip func(url string, err error)
 }
 
 // NewTree creates dir if needed and returns a Tree saving under it. Close
 // it when the crawl is over.
-func NewTree(dir string) (*Tree, error) {
+func NewTree(dir string, opts TreeOptions) (*Tree, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output: save: %w", err)
 	}
@@ -47,7 +78,7 @@ func NewTree(dir string) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output: save: %w", err)
 	}
-	return &Tree{root: root}, nil
+	return &Tree{root: root, onSkip: opts.OnSkip}, nil
 }
 
 // HandlePage implements crawler.Handler: it saves the body of a 2xx
@@ -67,10 +98,36 @@ func (t *Tree) HandlePage(_ context.Context, p *crawler.Page) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.save(rel, p.Body); err != nil {
-		return fmt.Errorf("output: save %s: %w", target, err)
+		err = fmt.Errorf("output: save %s: %w", target, err)
+		if !nameRefused(err) {
+			return err
+		}
+		t.skipped++
+		if t.onSkip != nil {
+			t.onSkip(target, err)
+		}
+		return nil
 	}
 	t.files++
 	return nil
+}
+
+// nameRefused reports whether err is the file system refusing a name or a
+// layout, which the site's URLs chose, rather than failing to store data.
+func nameRefused(err error) bool {
+	for _, target := range []error{
+		fs.ErrExist,          // EEXIST, ENOTEMPTY: in the way, and not movable
+		syscall.EISDIR,       // a directory where the file goes
+		syscall.ENOTDIR,      // a file where a directory is needed
+		syscall.ENAMETOOLONG, // a name or path too long for this file system
+		syscall.EILSEQ,       // bytes the file system's encoding refuses
+		syscall.EINVAL,       // a name the file system does not allow (vfat, SMB)
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // Files returns the number of bodies saved.
@@ -78,6 +135,14 @@ func (t *Tree) Files() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.files
+}
+
+// Skipped returns the number of bodies not saved because the file system
+// refused their names.
+func (t *Tree) Skipped() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.skipped
 }
 
 // Close releases the directory.
@@ -91,10 +156,16 @@ func (t *Tree) save(rel string, body []byte) error {
 	if err := t.mkdirs(dir); err != nil {
 		return err
 	}
-	if fi, err := t.root.Lstat(rel); err == nil && fi.IsDir() {
+	// A directory is in the way: the file is its index.html, or that
+	// one's, when "/a/index.html/x" made index.html a directory too.
+	for {
+		fi, err := t.root.Lstat(rel)
+		if err != nil || !fi.IsDir() {
+			break
+		}
 		rel = filepath.Join(rel, "index.html")
 	}
-	tmp := filepath.Join(dir, "."+name+".tmp~")
+	tmp := filepath.Join(dir, "."+name+tempSuffix)
 	if err := t.root.WriteFile(tmp, body, 0o644); err != nil {
 		return err
 	}
@@ -125,7 +196,7 @@ func (t *Tree) mkdirs(dir string) error {
 			return err
 		case fi.IsDir():
 		case fi.Mode().IsRegular():
-			moved := cur + ".moving~"
+			moved := cur + movingSuffix
 			if err := t.root.Rename(cur, moved); err != nil {
 				return err
 			}
@@ -155,8 +226,10 @@ func (t *Tree) mkdirs(dir string) error {
 //   - A path that is empty or ends in "/" gets "index.html".
 //   - A query is kept in the file name after an escaped "?": "/shop?page=2"
 //     is "shop%3Fpage=2".
-//   - A name longer than 200 bytes is cut and suffixed with a hash of the
-//     whole name, so distinct long names stay distinct.
+//   - A name longer than 200 bytes is cut (never inside a %XX escape) and
+//     suffixed with "%~" and a hash of the whole name, so distinct long
+//     names stay distinct and no short name equals one.
+//   - Anything else, "~" and a leading "." included, is kept as it is.
 //
 // The result is always relative and below the directory. SavePath fails
 // for a URL that is not absolute http(s) with a host.
@@ -230,11 +303,15 @@ func safeName(s string) string {
 	if len(name) > maxNameBytes {
 		h := fnv.New64a()
 		h.Write([]byte(name))
-		cut := maxNameBytes - 17
+		cut := maxNameBytes - len(hashMarker) - 16
 		for cut > 0 && !utf8.RuneStart(name[cut]) {
 			cut--
 		}
-		name = fmt.Sprintf("%s~%016x", name[:cut], h.Sum64())
+		// Never cut a %XX escape: every "%" before the marker starts one.
+		if i := strings.LastIndexByte(name[max(0, cut-2):cut], '%'); i >= 0 {
+			cut = max(0, cut-2) + i
+		}
+		name = fmt.Sprintf("%s%s%016x", name[:cut], hashMarker, h.Sum64())
 	}
 	return name
 }

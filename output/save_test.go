@@ -2,10 +2,15 @@ package output
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hivecrawl/crawl/crawler"
@@ -33,7 +38,13 @@ func TestSavePath(t *testing.T) {
 		{"https://a.test/bad%FFutf8", "a.test/bad%FFutf8"},
 		{"https://a.test/100%25", "a.test/100%25"},
 		{"https://a.test/%E6%97%A5%E6%9C%AC", "a.test/日本"},
-		{"https://a.test/" + long, "a.test/" + long[:182] + "~"},
+		{"https://a.test/~alice/", "a.test/~alice/index.html"},
+		{"https://a.test/.well-known/security.txt", "a.test/.well-known/security.txt"},
+		{"https://a.test/.a.tmp~/b", "a.test/.a.tmp~/b"},
+		{"https://a.test/%25tmp~", "a.test/%25tmp~"},
+		{"https://a.test/" + long, "a.test/" + long[:182] + "%~"},
+		// The cut would split the escape %2F: it goes before it.
+		{"https://a.test/" + strings.Repeat("a", 180) + "%2F" + strings.Repeat("b", 30), "a.test/" + strings.Repeat("a", 180) + "%~"},
 	}
 	for _, tt := range tests {
 		got, err := SavePath(tt.url)
@@ -71,7 +82,7 @@ func savePage(url string, status int, body string) *crawler.Page {
 
 func TestTree(t *testing.T) {
 	dir := t.TempDir()
-	tree, err := NewTree(filepath.Join(dir, "out"))
+	tree, err := NewTree(filepath.Join(dir, "out"), TreeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +145,7 @@ func TestTreeStaysInside(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "a.test", "link")); err != nil {
 		t.Skip("no symbolic links here:", err)
 	}
-	tree, err := NewTree(root)
+	tree, err := NewTree(root, TreeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +156,215 @@ func TestTreeStaysInside(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) > 0 {
 		t.Errorf("written outside the tree: %v", entries)
+	}
+}
+
+// FuzzSavePath checks, for any path, that SavePath stays below the
+// directory and that every "%" in a name it makes starts a %XX escape or
+// the hash of a cut name: the names the Tree writes its temporary files
+// under ("%tmp~", "%moving~") are out of any URL's reach.
+func FuzzSavePath(f *testing.F) {
+	for _, seed := range []string{"a/b", ".a.tmp~/b", "a.moving~", "%25tmp~", "~user/", "..%2F..", strings.Repeat("%2F", 100)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		rel, err := SavePath("http://a.test/" + path)
+		if err != nil {
+			return
+		}
+		if !filepath.IsLocal(rel) {
+			t.Fatalf("%q: %s is not local", path, rel)
+		}
+		for _, seg := range strings.Split(filepath.ToSlash(rel), "/") {
+			if seg == "." || seg == ".." || len(seg) > maxNameBytes {
+				t.Fatalf("%q: segment %q", path, seg)
+			}
+			if !ownNamesOutOfReach(seg) {
+				t.Fatalf("%q: segment %q has a %% that starts no escape", path, seg)
+			}
+		}
+	})
+}
+
+// ownNamesOutOfReach reports whether every "%" in name starts a %XX
+// escape (upper-case hex) or the "%~" and 16 hex digits that end a cut
+// name.
+func ownNamesOutOfReach(name string) bool {
+	isHex := func(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+	for i := 0; i < len(name); i++ {
+		if name[i] != '%' {
+			continue
+		}
+		switch {
+		case i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]):
+		case i == len(name)-len(hashMarker)-16 && strings.HasPrefix(name[i:], hashMarker) && isLowerHex(name[i+len(hashMarker):]):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerHex(s string) bool {
+	for i := range len(s) {
+		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func TestOwnNamesOutOfReach(t *testing.T) {
+	for _, name := range []string{".a" + tempSuffix, "a" + movingSuffix, "%", "%2", "%zz", "a%~12"} {
+		if ownNamesOutOfReach(name) {
+			t.Errorf("%q passes for a name SavePath could make", name)
+		}
+	}
+	for _, name := range []string{"a", "%2F%25", "a%~0123456789abcdef", "~%7E~"} {
+		if !ownNamesOutOfReach(name) {
+			t.Errorf("%q fails", name)
+		}
+	}
+}
+
+// TestTreeHostileNames saves URLs whose names look like the Tree's own
+// temporary names, or that nest files and directories in every order,
+// and checks that each is saved where it belongs with nothing lost.
+func TestTreeHostileNames(t *testing.T) {
+	tests := []struct {
+		name string
+		urls []string          // saved in order, each with its URL as body
+		want map[string]string // file → the URL whose body it holds
+	}{
+		{
+			"temporary name taken by a directory",
+			[]string{"http://h/.a.tmp~/b", "http://h/a"},
+			map[string]string{"h/.a.tmp~/b": "http://h/.a.tmp~/b", "h/a": "http://h/a"},
+		},
+		{
+			"temporary name taken by a file",
+			[]string{"http://h/.a.tmp~", "http://h/a"},
+			map[string]string{"h/.a.tmp~": "http://h/.a.tmp~", "h/a": "http://h/a"},
+		},
+		{
+			"moving name taken by a directory",
+			[]string{"http://h/a.moving~/x", "http://h/a", "http://h/a/b"},
+			map[string]string{"h/a.moving~/x": "http://h/a.moving~/x", "h/a/index.html": "http://h/a", "h/a/b": "http://h/a/b"},
+		},
+		{
+			"escaped marker",
+			[]string{"http://h/.a%25tmp~/b", "http://h/a"},
+			map[string]string{"h/.a%25tmp~/b": "http://h/.a%25tmp~/b", "h/a": "http://h/a"},
+		},
+		{
+			"index.html a directory",
+			[]string{"http://h/a/index.html/x", "http://h/a"},
+			map[string]string{"h/a/index.html/x": "http://h/a/index.html/x", "h/a/index.html/index.html": "http://h/a"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			tree, err := NewTree(dir, TreeOptions{OnSkip: func(u string, err error) { t.Errorf("skipped %s: %v", u, err) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tree.Close()
+			for _, u := range tt.urls {
+				if err := tree.HandlePage(context.Background(), savePage(u, 200, u)); err != nil {
+					t.Fatalf("save %s: %v", u, err)
+				}
+			}
+			if got := readTree(t, dir); !maps.Equal(got, tt.want) {
+				t.Errorf("tree %v, want %v", got, tt.want)
+			}
+			if tree.Files() != int64(len(tt.urls)) || tree.Skipped() != 0 {
+				t.Errorf("%d files saved and %d skipped, want %d and 0", tree.Files(), tree.Skipped(), len(tt.urls))
+			}
+		})
+	}
+}
+
+// readTree returns every file under dir, by slash path, with its content.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		got[filepath.ToSlash(rel)] = string(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestTreeSkipsRefusedNames checks that a body the file system will not
+// store under its name is skipped, counted and reported, and that the
+// crawl's next bodies are saved.
+func TestTreeSkipsRefusedNames(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	// Something the Tree did not make blocks the file's temporary name.
+	if err := os.MkdirAll(filepath.Join(dir, "h", ".blocked"+tempSuffix, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var skipped []string
+	tree, err := NewTree(dir, TreeOptions{OnSkip: func(u string, err error) {
+		if !errors.Is(err, syscall.EISDIR) || !strings.Contains(err.Error(), u) {
+			t.Errorf("OnSkip(%s, %v)", u, err)
+		}
+		skipped = append(skipped, u)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	for _, u := range []string{"http://h/blocked", "http://h/next"} {
+		if err := tree.HandlePage(context.Background(), savePage(u, 200, u)); err != nil {
+			t.Fatalf("save %s: %v", u, err)
+		}
+	}
+	if !slices.Equal(skipped, []string{"http://h/blocked"}) || tree.Skipped() != 1 || tree.Files() != 1 {
+		t.Errorf("skipped %v (Skipped %d), saved %d; want the blocked one skipped and the next saved", skipped, tree.Skipped(), tree.Files())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "h", "next")); err != nil || string(b) != "http://h/next" {
+		t.Errorf("next: %q, %v", b, err)
+	}
+}
+
+func TestNameRefused(t *testing.T) {
+	path := func(errno syscall.Errno) error { return &fs.PathError{Op: "openat", Path: "h/x", Err: errno} }
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{path(syscall.EISDIR), true},
+		{path(syscall.ENOTDIR), true},
+		{path(syscall.ENAMETOOLONG), true},
+		{path(syscall.EILSEQ), true},
+		{path(syscall.EINVAL), true},
+		{&os.LinkError{Op: "renameat", Old: "a", New: "b", Err: syscall.EEXIST}, true},
+		{&os.LinkError{Op: "renameat", Old: "a", New: "b", Err: syscall.ENOTEMPTY}, true},
+		{fmt.Errorf("output: save x: %w", path(syscall.ENOTDIR)), true},
+		{path(syscall.ENOSPC), false},
+		{path(syscall.EDQUOT), false},
+		{path(syscall.EIO), false},
+		{path(syscall.EROFS), false},
+		{path(syscall.EACCES), false},
+		{path(syscall.ELOOP), false},
+		{errors.New("path escapes from parent"), false},
+	}
+	for _, tt := range tests {
+		if got := nameRefused(tt.err); got != tt.want {
+			t.Errorf("nameRefused(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	cfg.Sink = sink
 	fl.configure(&cfg, sink)
-	pipe, err := o.pipelineOptions.setup(&cfg, stdout, o.State != "")
+	pipe, err := o.pipelineOptions.setup(&cfg, stdout, log, o.State != "")
 	if err != nil {
 		return err
 	}

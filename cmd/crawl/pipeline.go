@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -63,9 +64,10 @@ type pipeline struct {
 }
 
 // setup builds the extractor and the writers and sets them, and Assets and
-// Sitemaps, on cfg. appendTo reopens existing files (a resumed crawl).
+// Sitemaps, on cfg. appendTo reopens existing files (a resumed crawl);
+// log gets a warning for each body --save cannot store under its name.
 // The caller must call close when the crawl is over.
-func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, appendTo bool) (*pipeline, error) {
+func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog.Logger, appendTo bool) (*pipeline, error) {
 	cfg.Assets, cfg.Sitemaps = o.Assets, o.Sitemaps
 	p := &pipeline{}
 	ok := false
@@ -89,7 +91,9 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, appendTo 
 		hs = append(hs, w)
 	}
 	if o.Save != "" {
-		t, err := output.NewTree(o.Save)
+		t, err := output.NewTree(o.Save, output.TreeOptions{OnSkip: func(url string, err error) {
+			log.Warn("--save: body not saved: the file system refuses its name", "url", url, "err", err)
+		}})
 		if err != nil {
 			return nil, fmt.Errorf("%w: --save: %v", errUsage, err)
 		}
@@ -179,5 +183,8 @@ func (p *pipeline) report(w io.Writer, sum crawler.Summary, o *pipelineOptions) 
 	}
 	if p.tree != nil {
 		fmt.Fprintf(w, "crawl: files saved %d\n", p.tree.Files())
+		if n := p.tree.Skipped(); n > 0 {
+			fmt.Fprintf(w, "crawl: files not saved %d (names the file system refused: see the warnings)\n", n)
+		}
 	}
 }

@@ -455,3 +455,59 @@ func TestBadRuleExitsTwo(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveNamesLikeTemporaryFiles crawls a site whose URLs are named like
+// the --save tree's temporary files, in the order that used to make a
+// save fail and stop the crawl, and checks that the crawl ends well with
+// every body saved.
+func TestSaveNamesLikeTemporaryFiles(t *testing.T) {
+	pages := map[string]string{ // path → the links of its page
+		"/":            `<a href="/.a.tmp~/b">b</a>`,
+		"/.a.tmp~/b":   `<a href="/a">a</a> <a href="/.c.tmp~">c</a>`,
+		"/a":           `<a href="/c">c</a> <a href="/d.moving~/x">x</a>`,
+		"/.c.tmp~":     "",
+		"/c":           "",
+		"/d.moving~/x": `<a href="/d">d</a>`,
+		"/d":           `<a href="/d/e">e</a>`,
+		"/d/e":         "",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		links, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><title>"+r.URL.Path+"</title>"+links+"</html>")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	save := filepath.Join(dir, "site")
+	var stderr bytes.Buffer
+	// One worker: each page is saved before the pages it links to are fetched.
+	err := run(context.Background(), []string{"--concurrency", "1", "--rate", "0", "--quiet",
+		"-o", filepath.Join(dir, "pages.jsonl"), "--save", save, srv.URL + "/"}, io.Discard, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	u, _ := url.Parse(srv.URL)
+	host := strings.ReplaceAll(u.Host, ":", "%3A")
+	for path, file := range map[string]string{
+		"/":            "index.html",
+		"/.a.tmp~/b":   ".a.tmp~/b",
+		"/a":           "a",
+		"/.c.tmp~":     ".c.tmp~",
+		"/c":           "c",
+		"/d.moving~/x": "d.moving~/x",
+		"/d":           "d/index.html",
+		"/d/e":         "d/e",
+	} {
+		body, err := os.ReadFile(filepath.Join(save, host, filepath.FromSlash(file)))
+		if err != nil || !strings.Contains(string(body), "<title>"+path+"</title>") {
+			t.Errorf("%s: saved as %s: %.60q, %v", path, file, body, err)
+		}
+	}
+	if !strings.Contains(stderr.String(), "files saved 8\n") || strings.Contains(stderr.String(), "not saved") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+}
