@@ -47,12 +47,11 @@ func newScripts() *scripts {
 }
 
 // args builds a script's ARGV: the prefix, the cap, a fresh token, then
-// the script's own arguments. Requests are gathered first (links), so
-// that the host table can precede them.
+// the script's own arguments. Requests are encoded first (links), then
+// appended in request sections (requests, requestRange).
 type args struct {
 	out   []any
-	hosts map[string]int // host -> 1-based index in the host table
-	order []string
+	delay map[string]int64 // host -> scheduler delay (µs)
 	reqs  []encoded
 }
 
@@ -62,20 +61,15 @@ type args struct {
 type encoded struct {
 	field string // the fingerprint's top 7 bytes
 	low   int64  // its low 32 bits
-	host  int
+	host  string
 	score string
 	body  string
-}
-
-// delayer is the part of the scheduler the host table needs.
-type delayer interface {
-	HostDelay(host string) time.Duration
 }
 
 func (f *Frontier) newArgs() *args {
 	return &args{
 		out:   []any{f.prefix, f.opts.PerHostInFlight, strconv.FormatUint(rand.Uint64(), 36)},
-		hosts: map[string]int{},
+		delay: map[string]int64{},
 	}
 }
 
@@ -85,45 +79,37 @@ func (a *args) appendInt(n int64) { a.out = append(a.out, n) }
 func (a *args) links(reqs []frontier.Request, s frontier.Scheduler) {
 	for _, r := range reqs {
 		host := frontier.HostOf(r.URL)
-		i, ok := a.hosts[host]
-		if !ok {
-			a.order = append(a.order, host)
-			i = len(a.order)
-			a.hosts[host] = i
+		if _, ok := a.delay[host]; !ok {
+			a.delay[host] = max(s.HostDelay(host), 0).Microseconds()
 		}
 		var fp [8]byte
 		binary.BigEndian.PutUint64(fp[:], frontier.Fingerprint(r.URL))
 		a.reqs = append(a.reqs, encoded{
 			field: string(fp[:7]),
 			low:   int64(binary.BigEndian.Uint32(fp[4:])),
-			host:  i,
+			host:  host,
 			score: score(s.Priority(r)),
 			body:  encodeRequest(r),
 		})
 	}
 }
 
-// hostTable appends the hosts of the encoded requests with their
-// scheduler delays.
-func (a *args) hostTable(s delayer) {
-	a.out = append(a.out, len(a.order))
-	for _, h := range a.order {
-		a.out = append(a.out, h, max(s.HostDelay(h), 0).Microseconds())
-	}
-}
-
 func (a *args) requests() { a.requestRange(0, len(a.reqs)) }
 
-// requestRange appends the encoded requests from..to grouped by host (in
-// the order of their hosts' first requests, each host's in their order),
-// so that the scripts handle each host once per group: the group count,
-// then per group the host's index, the request count and the requests.
+// requestRange appends the encoded requests from..to as a request
+// section, grouped by host (in the order of their hosts' first requests,
+// each host's in their order), so that the scripts handle each host once
+// per section: the group count, then per group the host, its scheduler
+// delay, the request count and the requests.
 func (a *args) requestRange(from, to int) {
 	reqs := a.reqs[from:to]
-	type group struct{ host, n, next int }
+	type group struct {
+		host    string
+		n, next int
+	}
 	var groups []group
 	of := make([]int, len(reqs)) // request -> group
-	pos := map[int]int{}         // host -> group
+	pos := map[string]int{}      // host -> group
 	for i, e := range reqs {
 		g, ok := pos[e.host]
 		if !ok {
@@ -148,7 +134,7 @@ func (a *args) requestRange(from, to int) {
 	a.out = append(a.out, len(groups))
 	k := 0
 	for _, g := range groups {
-		a.out = append(a.out, g.host, g.n)
+		a.out = append(a.out, g.host, a.delay[g.host], g.n)
 		for _, e := range sorted[k : k+g.n] {
 			a.out = append(a.out, e.field, e.low, e.score, e.body)
 		}

@@ -48,7 +48,6 @@ func TestReplay(t *testing.T) {
 
 	arr := first.([]any)
 	comp := f.newArgs()
-	comp.hostTable(frontier.BreadthFirst{})
 	comp.appendInt(2)
 	for i := 2; i < len(arr); i += 2 {
 		id, err := intAt(arr, i)

@@ -202,7 +202,6 @@ func (f *Frontier) Add(ctx context.Context, reqs []frontier.Request) (int, error
 	}
 	a := f.newArgs()
 	a.links(reqs, f.opts.Scheduler)
-	a.hostTable(f.opts.Scheduler)
 	a.requests()
 	v, err := f.run(ctx, f.s.add, a.out)
 	if err != nil {
@@ -321,7 +320,6 @@ func (f *Frontier) Complete(ctx context.Context, outcomes []frontier.Outcome) er
 	for _, o := range outcomes {
 		a.links(o.Links, f.opts.Scheduler)
 	}
-	a.hostTable(f.opts.Scheduler)
 	a.appendInt(int64(len(outcomes)))
 	now := time.Now()
 	next := 0

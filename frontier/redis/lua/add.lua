@@ -1,10 +1,9 @@
--- add: ARGV[4..] = host table, then the requests (see addRequests).
+-- add: ARGV[4..] = the requests (a request section: see listHosts).
 -- Returns {added}.
 if CACHED then
   return cmsgpack.unpack(CACHED)
 end
-local t = 4
-loadHostTable(t)
-local added = addRequests(t + 2 * ARGV[t] + 1)
-local reply = {added}
+local names = {}
+loadHosts(names, 1, listHosts(4, names, 0))
+local reply = {addRequests(4)}
 return finish(reply, cmsgpack.pack(reply))

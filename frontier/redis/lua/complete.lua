@@ -1,19 +1,17 @@
--- complete: ARGV[4..] = host table (for the links), outcome count, then
--- per outcome: lease id and either '0' (done, no links, no crawl delay)
--- or the count of the arguments that follow: status (0 done, 1 failed,
--- 2 retry), retry delay (µs), crawl delay (µs), links (as add's
--- requests). Returns the ids of the outcomes skipped because their lease
--- had ended.
+-- complete: ARGV[4] = outcome count, then per outcome: lease id and
+-- either '0' (done, no links, no crawl delay) or the count of the
+-- arguments that follow: status (0 done, 1 failed, 2 retry), retry delay
+-- (µs), crawl delay (µs), links (a request section: see listHosts).
+-- Returns the ids of the outcomes skipped because their lease had ended.
 if CACHED then
   return cmsgpack.unpack(CACHED)
 end
-local t = 4
-local i = t + 2 * ARGV[t] + 1
-local n = ARGV[i] + 0
-i = i + 1
+local n = ARGV[4] + 0
+local i = 5
 reapExpired()
 
 local ids, ext = {}, {}
+local names, nn = {}, 0 -- the links' hosts
 for k = 1, n do
   ids[k] = ARGV[i]
   local x = ARGV[i + 1]
@@ -21,6 +19,7 @@ for k = 1, n do
     i = i + 2
   else
     ext[k] = i + 2
+    nn = listHosts(i + 5, names, nn)
     i = i + 2 + x
   end
 end
@@ -29,7 +28,7 @@ local byID = {}
 for m = 1, #rid do
   byID[rid[m]] = m
 end
-loadHostTable(t)
+loadHosts(names, 1, nn)
 
 local expired, ne = {}, 0
 local done = 0

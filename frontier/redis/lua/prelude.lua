@@ -282,43 +282,40 @@ local function flushQueues()
   end
 end
 
--- TH and TD hold the hosts of the host table and their scheduler delays,
--- by index: see loadHostTable.
-local TH, TD = {}, {}
+-- A request section, for Add and for each outcome's links, is a count of
+-- groups, then per group its host, the host's scheduler delay (µs), a
+-- count and that many requests, each (the fingerprint's top 7 bytes, its
+-- low 32 bits, score, body): the client groups requests by host, so that
+-- the scripts handle each host once.
 
--- loadHostTable caches the hosts of the host table at ARGV[t] (a count,
--- then (host, scheduler delay) pairs) with one call.
-local function loadHostTable(t)
-  local n = ARGV[t] + 0
-  for k = 1, n do
-    TD[k] = ARGV[t + 2 * k] -- a string, made a number when used
-    TH[k] = ARGV[t + 2 * k - 1]
+-- listHosts appends the hosts of the request section at ARGV[i] to
+-- names, which holds n, and returns its new length.
+local function listHosts(i, names, n)
+  local groups = ARGV[i] + 0
+  i = i + 1
+  for _ = 1, groups do
+    n = n + 1
+    names[n] = ARGV[i]
+    i = i + 3 + 4 * ARGV[i + 2]
   end
-  loadHosts(TH, 1, n)
-  for k = 1, n do
-    TH[k] = H[TH[k]]
-  end
+  return n
 end
 
--- addRequests adds the requests at ARGV[i]: a count of groups, then per
--- group the index of its host in the host table (which loadHostTable must
--- have read), a count and that many requests, each (the fingerprint's top
--- 7 bytes, its low 32 bits, score, body). It returns the number added and
--- the index after the requests.
+-- addRequests adds the requests of the section at ARGV[i], whose hosts
+-- must be cached (listHosts, loadHosts), and returns the number added.
 local function addRequests(i)
   local added, dups, seen = 0, 0, C0.s + C.s
   local groups = ARGV[i] + 0
   i = i + 1
   for _ = 1, groups do
-    local x = ARGV[i] + 0
-    local h = TH[x]
-    local last = i + 4 * ARGV[i + 1] - 2
+    local h = H[ARGV[i]]
+    local last = i + 4 * ARGV[i + 2] - 1
     local p, pn = h.pend, h.pn
     if not p then
       p = {}
     end
     local new = 0
-    for j = i + 2, last, 4 do
+    for j = i + 3, last, 4 do
       local lo = ARGV[j + 1] + 0
       local b = lo % MOD
       if b < SP then
@@ -343,10 +340,9 @@ local function addRequests(i)
         dups = dups + 1
       end
     end
-    i = last + 4
     if new > 0 then
       h.pend, h.pn = p, pn
-      local d = TD[x] + 0
+      local d = ARGV[i + 1] + 0
       if h.d ~= d then
         h.d = d
         h.stale = true
@@ -358,6 +354,7 @@ local function addRequests(i)
       h.dirty = true
       added = added + new
     end
+    i = last + 4
   end
   if added > 0 then
     woke = true
@@ -365,7 +362,7 @@ local function addRequests(i)
   C.s = C.s + added
   C.q = C.q + added
   C.u = C.u + dups
-  return added, i
+  return added
 end
 
 -- A lease record is "host\0owner\0score\0member": the host first, which
