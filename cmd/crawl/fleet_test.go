@@ -388,3 +388,34 @@ func BenchmarkFleetThroughput(b *testing.B) {
 	b.ReportMetric(rates[4]/rates[1], "speedup-4w")
 	b.ReportMetric(steady[4]/steady[1], "steady-speedup-4w")
 }
+
+// TestFleetWorkerAppendsToOutputs checks that a worker started again on a
+// job adds to its --warc file, as it does to -o, instead of truncating what
+// it archived before.
+func TestFleetWorkerAppendsToOutputs(t *testing.T) {
+	srv := redistest.Start(t)
+	_, hosts := fleetSite(t, 30)
+	dir := t.TempDir()
+	warc, out := filepath.Join(dir, "w.warc.gz"), filepath.Join(dir, "w.jsonl")
+	crawl := func(job string) []byte {
+		t.Helper()
+		args := []string{"--frontier", srv.URL(0), "--job", job, "--rate", "0", "--quiet", "-o", out, "--warc", warc, hosts[0] + "/"}
+		var stderr bytes.Buffer
+		if err := run(context.Background(), args, io.Discard, &stderr); err != nil {
+			t.Fatalf("job %s: %v\n%s", job, err, stderr.String())
+		}
+		b, err := os.ReadFile(warc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	first := crawl("first")
+	second := crawl("second")
+	if len(second) <= len(first) || !bytes.Equal(second[:len(first)], first) {
+		t.Errorf("the second run left a WARC of %d bytes; want the first run's %d bytes followed by its own", len(second), len(first))
+	}
+	if got := recordedURLs(t, out); len(got) == 0 {
+		t.Error("no records in -o")
+	}
+}

@@ -117,9 +117,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
 	}
 
+	// A resumed crawl, or a fleet worker started again, adds to its outputs.
+	resuming := o.State != "" || o.Frontier != ""
 	out := stdout
 	if o.Output != "" {
-		f, err := openOutput(o.Output, o.State != "" || o.Frontier != "", cutTornLine)
+		f, err := openOutput(o.Output, resuming, cutTornLine)
 		if err != nil {
 			return fmt.Errorf("%w: output: %v", errUsage, err)
 		}
@@ -136,7 +138,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	cfg.Sink = sink
 	fl.configure(&cfg, sink)
-	pipe, err := o.pipelineOptions.setup(&cfg, stdout, log, o.State != "")
+	pipe, err := o.pipelineOptions.setup(&cfg, stdout, log, resuming)
 	if err != nil {
 		return err
 	}
