@@ -19,7 +19,9 @@
 //	hosts         hash: host -> its state, six little-endian float64s
 //	              (struct "<dddddd"): in flight, last lease, not before
 //	              (Retry-After), scheduler delay, Crawl-delay (times µs,
-//	              last lease -1 for never) and queue length
+//	              last lease -1 for never) and queue length; a host with
+//	              nothing queued or in flight, no Crawl-delay and no delay
+//	              running is dropped, a new one behaving the same
 //	ready         zset: hosts with queued requests and room under their cap,
 //	              scored by their next-allowed time
 //	leases        zset: "first:last", the lease ids of one Lease call,

@@ -454,12 +454,21 @@ end
 local function finish(reply, cache)
   flushQueues()
   local kv, n = {}, 0
+  local gone, ng = {}, 0
   local dh = 0
   for name, h in pairs(H) do
     if h.dirty then
-      kv[n + 1] = name
-      kv[n + 2] = spack(HFMT, h.i, h.l, h.n, h.d, h.c, h.q)
-      n = n + 2
+      if h.q == 0 and h.i == 0 and h.c == 0 and h.n <= NOW and h.l + h.d <= NOW then
+        -- Nothing queued or in flight, no Crawl-delay to remember and no
+        -- delay still running: a new host would behave the same, so the
+        -- state of a done host takes no memory.
+        ng = ng + 1
+        gone[ng] = name
+      else
+        kv[n + 1] = name
+        kv[n + 2] = spack(HFMT, h.i, h.l, h.n, h.d, h.c, h.q)
+        n = n + 2
+      end
     end
     local active = h.q > 0 or h.i > 0
     if active ~= h.was then
@@ -468,7 +477,13 @@ local function finish(reply, cache)
   end
   C.h = C.h + dh
   callChunks('HSET', HOSTS, kv, 1000)
+  callChunks('HDEL', HOSTS, gone, 1000)
   placeAll()
+  if C.l ~= 0 and C0.l + C.l == 0 then
+    -- The last leases ended: LEASES holds only Lease calls none of
+    -- whose leases are left.
+    call('DEL', LEASES)
+  end
   call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP,
     'q', C0.q + C.q, 'l', C0.l + C.l, 'd', C0.d + C.d, 'f', C0.f + C.f,
     'h', C0.h + C.h, 's', C0.s + C.s, 'u', C0.u + C.u, 'v', VERSION)
