@@ -385,3 +385,57 @@ func TestOldLayoutRefused(t *testing.T) {
 	}
 	openT(t, srv.URL(0), "new", redis.Options{})
 }
+
+// TestPartialBatchExpiry checks the expiry of a Lease call's leases, of
+// which some were completed: only the others come back, and each lease
+// is fenced on its own.
+func TestPartialBatchExpiry(t *testing.T) {
+	srv := redistest.Start(t)
+	const ttl = 300 * time.Millisecond
+	f := openT(t, srv.URL(0), "partial", redis.Options{Options: frontier.Options{LeaseTTL: ttl, PerHostInFlight: -1}})
+	ctx := t.Context()
+	var reqs []frontier.Request
+	for i := range 4 {
+		reqs = append(reqs, pages(fmt.Sprintf("h%d.test", i), 0, 1)...)
+	}
+	if _, err := f.Add(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := f.Lease(ctx, 4)
+	if err != nil || len(ls) != 4 {
+		t.Fatalf("Lease(4) = %d leases, %v; want 4", len(ls), err)
+	}
+	done := []frontier.Outcome{{Lease: ls[0], Status: frontier.Done}, {Lease: ls[1], Status: frontier.Done}}
+	if err := f.Complete(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(ttl + 50*time.Millisecond)
+	again, err := f.Lease(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, l := range again {
+		got[l.Request.URL] = true
+	}
+	if len(again) != 2 || !got[ls[2].Request.URL] || !got[ls[3].Request.URL] {
+		t.Errorf("after expiry leased %v; want the two uncompleted requests %s and %s",
+			again, ls[2].Request.URL, ls[3].Request.URL)
+	}
+	for _, l := range ls {
+		err := f.Complete(ctx, []frontier.Outcome{{Lease: l, Status: frontier.Done}})
+		if !errors.Is(err, frontier.ErrLeaseExpired) {
+			t.Errorf("Complete(lease %d of the first call) = %v; want ErrLeaseExpired", l.ID, err)
+		}
+	}
+	var outs []frontier.Outcome
+	for _, l := range again {
+		outs = append(outs, frontier.Outcome{Lease: l, Status: frontier.Done})
+	}
+	if err := f.Complete(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.Stats(ctx); err != nil || st.Done != 4 || st.Leased != 0 || st.Queued != 0 {
+		t.Errorf("Stats = %+v, %v; want 4 done, none leased or queued", st, err)
+	}
+}
