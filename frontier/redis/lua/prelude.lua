@@ -67,7 +67,6 @@ for k, name in ipairs({'q', 'l', 'd', 'f', 'h', 's', 'u'}) do
   C0[name] = tonumber(meta[4 + k]) or 0
   C[name] = 0
 end
-local SEEN0 = C0.s
 local QUEUED0 = C0.q
 local LEASED0 = C0.l
 local woke = false -- something may now be leasable, or the job drained
@@ -190,10 +189,6 @@ local function newHost(name, v)
   h.placed = readyKey(h) -- READY holds every host at its readyKey
   H[name] = h
   return h
-end
-
-local function host(name)
-  return H[name] or newHost(name, call('HGET', HOSTS, name))
 end
 
 -- loadHosts caches the hosts names[from..to] with one call.
