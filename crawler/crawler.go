@@ -358,6 +358,10 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			res.Error = ClassHTTP4xx
 		}
 		res.Detail = fmt.Sprintf("HTTP %d after %d attempts", resp.Status, res.Attempts)
+		if resp.RetryAfter > 0 {
+			// The URL is given up, but the host asked for time: it gets it.
+			out.RetryAt = time.Now().Add(resp.RetryAfter)
+		}
 		return w.finish(ctx, out, &res, frontier.Done)
 	case resp.Status >= 400:
 		res.Error, res.Detail = ClassHTTP4xx, fmt.Sprintf("HTTP %d", resp.Status)
@@ -453,8 +457,9 @@ func (c *Crawler) retry(out frontier.Outcome, attempts int, retryAfter time.Dura
 
 // cutOff hands a request back to the frontier because the crawl is
 // stopping: it will be attempted again on resume, and no record is written.
+// It does not count as an attempt.
 func (c *Crawler) cutOff(out frontier.Outcome) frontier.Outcome {
-	out.Status = frontier.Retry
+	out.Status = frontier.Release
 	out.Links = nil
 	return out
 }
@@ -475,7 +480,7 @@ func (c *Crawler) finish(out frontier.Outcome, res *Result, status frontier.Stat
 			// A sink that cannot write would lose records: keep the URL for
 			// a later run and stop the crawl.
 			c.sinkErr.CompareAndSwap(nil, &err)
-			out.Status = frontier.Retry
+			out.Status = frontier.Release
 			out.Links = nil
 		}
 	}

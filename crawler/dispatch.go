@@ -140,7 +140,10 @@ func (d *dispatch) lease(ctx context.Context) {
 				// The crawl stopped between the lease and its hand-over: give
 				// back what no worker took.
 				for _, l := range ls[i:] {
-					d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Retry}}
+					d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Release}}
+					if c.cfg.MaxPages > 0 {
+						c.started.Add(-1)
+					}
 				}
 				return
 			}
@@ -208,11 +211,14 @@ func (d *dispatch) work(fetchCtx context.Context) {
 		}
 		if c.sinkErr.Load() != nil {
 			// The crawl is failing: hand the lease back untouched.
-			d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Retry}, fromWorker: true}
+			d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Release}, fromWorker: true}
+			if c.cfg.MaxPages > 0 {
+				c.started.Add(-1)
+			}
 			continue
 		}
 		o := w.process(fetchCtx, l)
-		if o.Status == frontier.Retry && c.cfg.MaxPages > 0 && !isAsset(l.Request) {
+		if (o.Status == frontier.Retry || o.Status == frontier.Release) && c.cfg.MaxPages > 0 && !isAsset(l.Request) {
 			c.started.Add(-1) // the URL is not finished: give its slot back
 		}
 		d.done <- finished{out: o, links: w.linkBuf, fromWorker: true}

@@ -64,6 +64,10 @@ const (
 	// Retry: the request goes back to its host's queue with Attempts+1, and
 	// is not leased before RetryAt.
 	Retry
+	// Release: the lease is given up without an attempt (the crawl stopped
+	// before the request was fetched, or could not record it): the request
+	// goes back where it was in its host's queue, Attempts unchanged.
+	Release
 )
 
 // Outcome reports how a lease ended. It is the only way to finish a lease.
@@ -73,8 +77,9 @@ type Outcome struct {
 	// Status says what happens to the request.
 	Status Status
 	// RetryAt, for Status Retry, is the earliest time to fetch it again. The
-	// host as a whole is not leased before then either (Retry-After and
-	// server errors slow the host down).
+	// host as a whole is not leased before then either, whatever the status
+	// (Retry-After and server errors slow the host down, even when the
+	// request itself is given up).
 	RetryAt time.Time
 	// HostDelay, when positive, is a minimum delay between requests to the
 	// lease's host from now on (robots.txt Crawl-delay). It only ever slows a

@@ -372,16 +372,19 @@ func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
 			h.crawlDelay = o.HostDelay
 			m.setDelayLocked(h, now)
 		}
+		if o.RetryAt.After(h.notBefore) {
+			h.notBefore = o.RetryAt
+		}
 		switch o.Status {
 		case Retry:
 			it := l.it
 			it.req.Attempts++
 			m.seq++
 			it.seq = m.seq
-			if o.RetryAt.After(h.notBefore) {
-				h.notBefore = o.RetryAt
-			}
 			h.queue.push(it)
+			m.stats.Queued++
+		case Release:
+			h.queue.push(l.it) // its original seq puts it back where it was
 			m.stats.Queued++
 		case Failed:
 			m.stats.Failed++

@@ -395,6 +395,9 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 				h.nextAllowed, h.dirty = t, true
 			}
 		}
+		if o.RetryAt.After(h.notBefore) {
+			h.notBefore, h.dirty = o.RetryAt, true
+		}
 		switch o.Status {
 		case frontier.Retry:
 			it := l.it
@@ -402,10 +405,9 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 			d.seq++
 			d.seqDirty = true
 			it.key.seq = d.seq
-			if o.RetryAt.After(h.notBefore) {
-				h.notBefore, h.dirty = o.RetryAt, true
-			}
 			d.enqueueLocked(h, it, true)
+		case frontier.Release:
+			d.enqueueLocked(h, l.it, false) // its original key puts it back where it was
 		case frontier.Failed:
 			d.stats.Failed++
 			d.countPrioLocked(l.it.key.prio, -1)

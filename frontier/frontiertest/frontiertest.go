@@ -37,6 +37,7 @@ func Run(t *testing.T, b Backend) {
 		{"Strict", testStrict},
 		{"Politeness", testPoliteness},
 		{"LeaseExpiry", testLeaseExpiry},
+		{"Release", testRelease},
 		{"Drain", testDrain},
 		{"CompleteLinks", testCompleteLinks},
 		{"Stats", testStats},

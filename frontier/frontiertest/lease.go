@@ -23,6 +23,7 @@ func testLeaseExpiry(t *testing.T, b Backend) {
 		{"done", done},
 		{"failed", failed},
 		{"retry", func(l frontier.Lease) frontier.Outcome { return retry(l, time.Now()) }},
+		{"release", func(l frontier.Lease) frontier.Outcome { return frontier.Outcome{Lease: l, Status: frontier.Release} }},
 	}
 	for _, tt := range stale {
 		t.Run("late "+tt.name+" is rejected", func(t *testing.T) {
@@ -102,6 +103,31 @@ func testLeaseExpiry(t *testing.T, b Backend) {
 
 // testDrain checks when Lease reports ErrDrained, when it blocks, and what
 // wakes it.
+// testRelease checks Status Release: the request goes back where it was
+// in its host's queue, not counted as an attempt, and neither done nor
+// failed.
+func testRelease(t *testing.T, b Backend) {
+	h := open(t, b, frontier.Options{PerHostInFlight: -1})
+	a1, a2 := req("a.test", "1", 0), req("a.test", "2", 0)
+	a1.Attempts = 1 // a retry already
+	h.add(a1, a2)
+	l := h.leaseOne()
+	if l.Request.URL != a1.URL {
+		t.Fatalf("leased %s; want %s", l.Request.URL, a1.URL)
+	}
+	h.complete(frontier.Outcome{Lease: l, Status: frontier.Release, Links: nil})
+	h.wantStats("after the release", frontier.Stats{Queued: 2, Hosts: 1, Seen: 2})
+	again := h.leaseOne()
+	if again.Request != a1 {
+		t.Errorf("after a release, leased %+v; want %+v again, ahead of %s and with Attempts unchanged", again.Request, a1, a2.URL)
+	}
+	h.complete(done(again))
+	if got := h.drain(100); !slices.Equal(got, []string{a2.URL}) {
+		t.Errorf("then leased %v; want [%s]", got, a2.URL)
+	}
+	h.wantStats("at the end", frontier.Stats{Done: 2, Seen: 2})
+}
+
 func testDrain(t *testing.T, b Backend) {
 	t.Run("empty frontier", func(t *testing.T) {
 		h := open(t, b, frontier.Options{})

@@ -189,6 +189,32 @@ func testPoliteness(t *testing.T, b Backend) {
 		}
 	})
 
+	// A server that answers a last attempt with 429 and Retry-After still
+	// gets its wait: RetryAt holds the host whatever the status.
+	t.Run("a final outcome's RetryAt holds the host", func(t *testing.T) {
+		for _, st := range []frontier.Status{frontier.Done, frontier.Failed} {
+			const wait = 40 * time.Millisecond
+			h := open(t, b, frontier.Options{PerHostInFlight: -1})
+			h.add(req("a.test", "1", 0))
+			l := h.leaseOne()
+			h.add(req("a.test", "2", 0), req("b.test", "1", 0))
+			retryAt := time.Now().Add(wait)
+			h.complete(frontier.Outcome{Lease: l, Status: st, RetryAt: retryAt})
+			for n := 0; n < 2; {
+				ls := h.lease(100)
+				end := time.Now()
+				for _, got := range ls {
+					if got.Request.Host() == "a.test" && end.Before(retryAt) {
+						t.Errorf("status %d: %s leased %v before the host's RetryAt", st, got.Request.URL, retryAt.Sub(end))
+					}
+					h.complete(done(got))
+					n++
+				}
+			}
+			h.wantDrained("after the held host's request")
+		}
+	})
+
 	t.Run("retry waits for RetryAt", func(t *testing.T) {
 		const wait = 40 * time.Millisecond
 		h := open(t, b, frontier.Options{PerHostInFlight: -1})

@@ -144,17 +144,18 @@ func (a *args) requestRange(from, to int) {
 
 // outcome appends o for the complete script, its links being the encoded
 // requests from..to: the lease id, then 0 for a plain Done (no links, no
-// host delay), or else the count of the arguments that follow: status (0
-// done, 1 failed, 2 retry), retry delay and host delay (µs) and the
-// links.
+// host delay, no hold), or else the count of the arguments that follow:
+// status (0 done, 1 failed, 2 retry, 3 release), the host's hold (µs from
+// now; RetryAt, for any status) and host delay (µs) and the links.
 func (a *args) outcome(o frontier.Outcome, now time.Time, from, to int) {
 	a.out = append(a.out, strconv.FormatUint(o.Lease.ID, 10))
-	if o.Status == frontier.Done && from == to && o.HostDelay <= 0 {
+	hold := o.RetryAt.After(now)
+	if o.Status == frontier.Done && from == to && o.HostDelay <= 0 && !hold {
 		a.out = append(a.out, 0)
 		return
 	}
 	var retryIn time.Duration
-	if o.Status == frontier.Retry && o.RetryAt.After(now) {
+	if hold {
 		retryIn = o.RetryAt.Sub(now)
 	}
 	status := 0
@@ -163,6 +164,8 @@ func (a *args) outcome(o frontier.Outcome, now time.Time, from, to int) {
 		status = 1
 	case frontier.Retry:
 		status = 2
+	case frontier.Release:
+		status = 3
 	}
 	n := len(a.out)
 	a.out = append(a.out, 0, status, retryIn.Microseconds(), max(o.HostDelay, 0).Microseconds())

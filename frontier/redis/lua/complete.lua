@@ -1,7 +1,8 @@
 -- complete: ARGV[4] = outcome count, then per outcome: lease id and
 -- either '0' (done, no links, no crawl delay) or the count of the
--- arguments that follow: status (0 done, 1 failed, 2 retry), retry delay
--- (µs), crawl delay (µs), links (a request section: see listHosts).
+-- arguments that follow: status (0 done, 1 failed, 2 retry, 3 release),
+-- the host's hold (µs from now, for any status), crawl delay (µs), links
+-- (a request section: see listHosts).
 -- Returns the ids of the outcomes skipped because their lease had ended.
 if CACHED then
   return cmsgpack.unpack(CACHED)
@@ -52,6 +53,12 @@ for k = 1, n do
         h.dirty = true
         h.stale = true
       end
+      if retryIn > 0 and NOW + retryIn > h.n then
+        -- Retry-After holds the host back, whatever became of the request.
+        h.n = NOW + retryIn
+        h.dirty = true
+        h.stale = true
+      end
       if status == '2' then
         -- Back in the queue with one more attempt and a new arrival number.
         local _, _, score, member = parseRecord(rrec[m])
@@ -59,9 +66,10 @@ for k = 1, n do
         local bar = find(body, '|', 1, true)
         SEQ = SEQ + 1
         enqueue(h, score, be6(SEQ) .. (sub(body, 1, bar - 1) + 1) .. sub(body, bar))
-        if retryIn > 0 and NOW + retryIn > h.n then
-          h.n = NOW + retryIn
-        end
+      elseif status == '3' then
+        -- Back where it was: same arrival number, same attempts.
+        local _, _, score, member = parseRecord(rrec[m])
+        enqueue(h, score, member)
       elseif status == '1' then
         C.f = C.f + 1
       else
