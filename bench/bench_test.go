@@ -42,6 +42,9 @@ func TestSmoke(t *testing.T) {
 		if runner == runWget && !strings.Contains(stderr.String(), "wget ") {
 			continue // not installed
 		}
+		if runner == runBaseline {
+			continue // runs only with -baseline-bin
+		}
 		if !strings.Contains(stdout.String(), runner) {
 			t.Errorf("table has no %s row", runner)
 		}
@@ -65,6 +68,11 @@ func TestParseArgs(t *testing.T) {
 			}
 			if got := strings.Join(o.scenarios[0].Runners, ","); got != "crawl,fetch" {
 				t.Errorf("runners %q, want crawl,fetch", got)
+			}
+		}},
+		{args: []string{"-scenario", "cpu", "-runners", "fetch,crawl", "-baseline-bin", "/tmp/old-crawl"}, check: func(t *testing.T, o options) {
+			if got := strings.Join(o.scenarios[0].Runners, ","); got != "crawl,baseline,fetch" || o.baseline != "/tmp/old-crawl" {
+				t.Errorf("with -baseline-bin: runners %q, baseline %q; want crawl,baseline,fetch and /tmp/old-crawl", got, o.baseline)
 			}
 		}},
 		{args: []string{"-smoke", "-scenario", "big"}, check: func(t *testing.T, o options) {
