@@ -20,8 +20,9 @@ import (
 // "url", "rule", then the rule's fields in order. Lines are whole (see
 // crawler.JSONLines). It is safe for concurrent use.
 type JSONItems struct {
-	lines *crawler.JSONLines
-	n     atomic.Int64
+	lines   *crawler.JSONLines
+	through bool
+	n       atomic.Int64
 }
 
 // NewJSONItems returns a JSONItems writing to w. The caller owns w and must
@@ -35,6 +36,14 @@ func NewJSONItems(w io.Writer) *JSONItems {
 // the crawl starts.
 func (j *JSONItems) SetFlushEvery(d time.Duration) { j.lines.FlushEvery = d }
 
+// SetWriteThrough makes HandlePage hand every line of a page to the
+// writer (flush the buffer) before it returns, so that a process killed
+// once the page is handled loses none of its items; a resumable crawl
+// needs this, as it commits the URL's completion after its handler. Off
+// (the default), lines wait in a buffer for as long as SetFlushEvery
+// allows. Call it before the crawl starts.
+func (j *JSONItems) SetWriteThrough(on bool) { j.through = on }
+
 // HandlePage implements crawler.Handler.
 func (j *JSONItems) HandlePage(_ context.Context, p *crawler.Page) error {
 	for _, it := range p.Items {
@@ -42,6 +51,11 @@ func (j *JSONItems) HandlePage(_ context.Context, p *crawler.Page) error {
 			return fmt.Errorf("output: items: %w", err)
 		}
 		j.n.Add(1)
+	}
+	if j.through && len(p.Items) > 0 {
+		if err := j.lines.Flush(); err != nil {
+			return fmt.Errorf("output: items: %w", err)
+		}
 	}
 	return nil
 }
@@ -62,6 +76,7 @@ func (j *JSONItems) Flush() error { return j.lines.Flush() }
 type CSVItems struct {
 	mu      sync.Mutex
 	w       *bufio.Writer
+	through bool
 	row     bytes.Buffer
 	enc     *csv.Writer
 	columns []string
@@ -92,6 +107,18 @@ func NewCSVItems(w io.Writer, columns []string, header bool) (*CSVItems, error) 
 	return c, nil
 }
 
+// SetWriteThrough makes HandlePage hand every row of a page to the writer
+// (flush the buffer) before it returns, so that a process killed once the
+// page is handled loses none of its rows; a resumable crawl needs this, as
+// it commits the URL's completion after its handler. Off (the default),
+// rows wait in a 64 KiB buffer until it fills or Flush is called. Call it
+// before the crawl starts.
+func (c *CSVItems) SetWriteThrough(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.through = on
+}
+
 // HandlePage implements crawler.Handler.
 func (c *CSVItems) HandlePage(_ context.Context, p *crawler.Page) error {
 	if len(p.Items) == 0 {
@@ -114,6 +141,11 @@ func (c *CSVItems) HandlePage(_ context.Context, p *crawler.Page) error {
 			return err
 		}
 		c.n++
+	}
+	if c.through {
+		if err := c.w.Flush(); err != nil {
+			return fmt.Errorf("output: csv: %w", err)
+		}
 	}
 	return nil
 }

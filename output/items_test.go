@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/parse"
@@ -118,4 +119,58 @@ func TestItemWritersWriteWholeLines(t *testing.T) {
 	if j.Items() != 400 || c.Items() != 400 {
 		t.Errorf("counted %d json and %d csv items", j.Items(), c.Items())
 	}
+}
+
+// TestItemWritersWriteThrough checks that with SetWriteThrough every row
+// of a page reaches the writer before HandlePage returns, with no Flush,
+// and that without it rows stay in the buffer.
+func TestItemWritersWriteThrough(t *testing.T) {
+	page := itemPage(
+		parse.Item{URL: "https://a.test/1", Rule: "r", Fields: parse.Record{{Name: "v", Value: "one\ntwo"}}},
+		parse.Item{URL: "https://a.test/2", Rule: "r", Fields: parse.Record{{Name: "v", Value: 2.0}}},
+	)
+	tests := []struct {
+		name    string
+		new     func(w *bytes.Buffer) throughWriter
+		through bool
+		want    string // what w holds after HandlePage
+	}{
+		{"csv", newCSV, true, "url,rule,v\nhttps://a.test/1,r,\"one\ntwo\"\nhttps://a.test/2,r,2\n"},
+		{"csv buffered", newCSV, false, ""},
+		{"json", newJSON, true, `{"url":"https://a.test/1","rule":"r","v":"one\ntwo"}` + "\n" + `{"url":"https://a.test/2","rule":"r","v":2}` + "\n"},
+		{"json buffered", newJSON, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := tt.new(&buf)
+			w.SetWriteThrough(tt.through)
+			if err := w.HandlePage(context.Background(), page); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != tt.want {
+				t.Errorf("after HandlePage the writer holds %q, want %q", buf.String(), tt.want)
+			}
+		})
+	}
+}
+
+// throughWriter is what JSONItems and CSVItems have in common.
+type throughWriter interface {
+	crawler.Handler
+	SetWriteThrough(bool)
+}
+
+func newCSV(w *bytes.Buffer) throughWriter {
+	c, err := NewCSVItems(w, []string{"url", "rule", "v"}, true)
+	if err != nil {
+		panic(err) // a bytes.Buffer does not fail
+	}
+	return c
+}
+
+func newJSON(w *bytes.Buffer) throughWriter {
+	j := NewJSONItems(w)
+	j.SetFlushEvery(time.Hour) // only write-through may flush
+	return j
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/output"
@@ -118,9 +117,10 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 				w = f
 			}
 			p.json = output.NewJSONItems(w)
-			if appendTo {
-				p.json.SetFlushEvery(time.Nanosecond) // as the page records
-			}
+			// A resumable crawl commits a URL's completion after its
+			// handlers return, and fetches it no more: its items must be
+			// in the file by then, or a killed process loses them.
+			p.json.SetWriteThrough(appendTo)
 			hs = append(hs, p.json)
 		}
 		if o.ItemsCSV != "" {
@@ -137,6 +137,7 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 			if err != nil {
 				return nil, err
 			}
+			c.SetWriteThrough(appendTo) // as the JSON items
 			p.csv = c
 			hs = append(hs, c)
 		}

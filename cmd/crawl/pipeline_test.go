@@ -7,8 +7,10 @@ import (
 	"encoding/base32"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/output"
+	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -509,5 +512,55 @@ func TestSaveNamesLikeTemporaryFiles(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "files saved 8\n") || strings.Contains(stderr.String(), "not saved") {
 		t.Errorf("stderr: %s", stderr.String())
+	}
+}
+
+// TestResumeWritesItemsThrough checks that a resumable crawl (appendTo,
+// as with --state or --frontier) has every item of a page in --items and
+// --items-csv when the handler returns, before any flush or close: the
+// crawl commits the URL's completion next, and would not fetch it again
+// after a kill. Without appendTo the items wait in the buffers.
+func TestResumeWritesItemsThrough(t *testing.T) {
+	page := &crawler.Page{Items: []parse.Item{
+		{URL: "https://a.test/1", Rule: "p", Fields: parse.Record{{Name: "name", Value: "Salt\nfine"}}},
+		{URL: "https://a.test/1", Rule: "p", Fields: parse.Record{{Name: "name", Value: "Pepper"}}},
+	}}
+	tests := []struct {
+		appendTo bool
+		wantJSON string
+		wantCSV  string
+	}{
+		{true,
+			`{"url":"https://a.test/1","rule":"p","name":"Salt\nfine"}` + "\n" + `{"url":"https://a.test/1","rule":"p","name":"Pepper"}` + "\n",
+			"url,rule,name\nhttps://a.test/1,p,\"Salt\nfine\"\nhttps://a.test/1,p,Pepper\n"},
+		{false, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint("appendTo=", tt.appendTo), func(t *testing.T) {
+			dir := t.TempDir()
+			o := pipelineOptions{
+				Rules:    []parse.Rule{{Name: "p", Fields: []parse.FieldRule{{Name: "name", Selector: "h1"}}}},
+				Items:    filepath.Join(dir, "items.jsonl"),
+				ItemsCSV: filepath.Join(dir, "items.csv"),
+			}
+			var cfg crawler.Config
+			p, err := o.setup(&cfg, io.Discard, slog.New(slog.DiscardHandler), tt.appendTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.close()
+			if err := cfg.Handler.HandlePage(context.Background(), page); err != nil {
+				t.Fatal(err)
+			}
+			for file, want := range map[string]string{o.Items: tt.wantJSON, o.ItemsCSV: tt.wantCSV} {
+				got, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != want {
+					t.Errorf("%s holds %q when the handler returns, want %q", filepath.Base(file), got, want)
+				}
+			}
+		})
 	}
 }
