@@ -124,7 +124,7 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 			hs = append(hs, p.json)
 		}
 		if o.ItemsCSV != "" {
-			f, err := openOutput(o.ItemsCSV, appendTo, cutTornLine)
+			f, err := openOutput(o.ItemsCSV, appendTo, cutTornCSV)
 			if err != nil {
 				return nil, fmt.Errorf("%w: --items-csv: %v", errUsage, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/output"
+	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -49,6 +51,164 @@ func TestCutTornLine(t *testing.T) {
 		if want := tt.want + "{\"next\":true}\n"; string(got) != want {
 			t.Errorf("case %d: file %.60q..., want %.60q...", i, got, want)
 		}
+	}
+}
+
+// csvFile returns CSV records encoded as output.CSVItems encodes them
+// (encoding/csv, newline ends), and the offset at which each ends.
+func csvFile(t *testing.T, records ...[]string) (data []byte, ends []int64) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	for _, rec := range records {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		ends = append(ends, int64(buf.Len()))
+	}
+	if err := w.Error(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), ends
+}
+
+func TestCutTornCSV(t *testing.T) {
+	columns := []string{"url", "rule", "name", "description"}
+	records := [][]string{
+		columns,
+		{"https://a.test/1", "p", "Salt, \"fine\"", "one line"},
+		{"https://a.test/2", "p", "Pepper", "first line\nsecond, \"quoted\"\nthird"},
+		{"https://a.test/3", "p", "Oil", "last"},
+	}
+	whole, ends := csvFile(t, records...)
+	multi := ends[1] // start of the row with a multi-line cell
+	cell := multi + int64(bytes.Index(whole[multi:], []byte(`"first`)))
+	at := func(s string) int64 { return multi + int64(bytes.Index(whole[multi:], []byte(s))) }
+	short, _ := csvFile(t, columns, []string{"https://a.test/9", "q"}) // rows under other rules
+	tests := []struct {
+		name string
+		in   []byte
+		want int64 // bytes kept
+	}{
+		{"empty", nil, 0},
+		{"whole records", whole, int64(len(whole))},
+		{"whole header only", whole[:ends[0]], ends[0]},
+		{"torn header", whole[:ends[0]-5], 0},
+		{"header without its newline", whole[:ends[0]-1], 0},
+		{"torn in an unquoted cell", whole[:ends[3]-3], ends[2]},
+		{"last row without its newline", whole[:ends[3]-1], ends[2]},
+		{"torn after the url", whole[:multi+5], ends[1]},
+		{"torn at the opening quote", whole[:cell+1], ends[1]},
+		{"torn before a newline in a quoted cell", whole[:at("\nsecond")], ends[1]},
+		{"torn after a newline in a quoted cell", whole[:at("second")], ends[1]},
+		{"torn after a newline and a comma in a quoted cell", whole[:at("third")], ends[1]},
+		{"torn inside an escaped quote", whole[:at(`"quoted`)-1], ends[1]},
+		{"torn at the closing quote", whole[:ends[2]-1], ends[1]},
+		{"whole multi-line row last", whole[:ends[2]], ends[2]},
+		{"rows of fewer cells", short, int64(len(short))},
+		{"empty lines after the records", append(bytes.Clone(whole), "\n\n"...), int64(len(whole)) + 2},
+		{"empty lines only", []byte("\n\n"), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCutTornCSV(t, tt.in, tt.want, columns)
+		})
+	}
+	// Damage that whole rows follow is not a tear: cutting there would
+	// lose those rows.
+	for _, tt := range []struct{ name, row string }{
+		{"a bare quote", "https://a.test/x,p,a \"bare\" quote,\n"},
+		{"text after a closing quote", "https://a.test/x,p,\"closed\"early,\n"},
+	} {
+		t.Run("damaged by "+tt.name, func(t *testing.T) {
+			in := slices.Concat(whole[:ends[1]], []byte(tt.row), whole[ends[1]:])
+			path := filepath.Join(t.TempDir(), "items.csv")
+			if err := os.WriteFile(path, in, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := openOutput(path, true, cutTornCSV)
+			if err == nil {
+				f.Close()
+				t.Fatal("a file damaged before its end was repaired")
+			}
+			var perr *csv.ParseError
+			if !errors.As(err, &perr) || perr.Line != 3 {
+				t.Errorf("error %v, want the parse error of line 3", err)
+			}
+			if got, _ := os.ReadFile(path); !bytes.Equal(got, in) {
+				t.Errorf("the file was changed to %q", got)
+			}
+		})
+	}
+	t.Run("every cut", func(t *testing.T) {
+		for n := range int64(len(whole)) + 1 {
+			want := int64(0)
+			for _, end := range ends {
+				if end <= n {
+					want = end
+				}
+			}
+			checkCutTornCSV(t, whole[:n], want, columns)
+		}
+	})
+}
+
+// checkCutTornCSV repairs a file holding in and checks that it keeps want
+// bytes, then appends a row as a resumed crawl does (header only if the
+// file is empty) and checks that the file reads as CSV: the kept records,
+// then the new row.
+func checkCutTornCSV(t *testing.T, in []byte, want int64, columns []string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "items.csv")
+	if err := os.WriteFile(path, in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openOutput(path, true, cutTornCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != want {
+		t.Fatalf("%d bytes kept of %d %q, want %d", fi.Size(), len(in), in, want)
+	}
+	c, err := output.NewCSVItems(f, columns, fi.Size() == 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := &crawler.Page{Items: []parse.Item{{URL: "https://a.test/next", Rule: "p"}}}
+	if err := c.HandlePage(context.Background(), page); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("after repairing %q: %v\n%q", in, err, data)
+	}
+	r = csv.NewReader(bytes.NewReader(in[:want]))
+	r.FieldsPerRecord = -1
+	kept, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("the %d bytes to keep of %q do not read: %v", want, in, err)
+	}
+	if len(kept) == 0 {
+		kept = [][]string{columns}
+	}
+	wantRows := append(kept, []string{"https://a.test/next", "p", "", ""})
+	if fmt.Sprint(rows) != fmt.Sprint(wantRows) {
+		t.Errorf("after repairing %q, rows %q, want %q", in, rows, wantRows)
 	}
 }
 
