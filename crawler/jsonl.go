@@ -20,7 +20,9 @@ type JSONLines struct {
 	w         *bufio.Writer
 	lastFlush time.Time
 	// FlushEvery bounds how long a written line may sit in the buffer
-	// before the next Write flushes it. Zero means 200ms.
+	// before the next Write flushes it. Zero means 200ms. Negative writes
+	// every line through: it has reached w when Write returns, as a
+	// resumable crawl needs before it commits the URL's completion.
 	FlushEvery time.Duration
 }
 
@@ -75,7 +77,7 @@ func (s *JSONLines) writeLine(line []byte) error {
 	if every == 0 {
 		every = 200 * time.Millisecond
 	}
-	if now := time.Now(); now.Sub(s.lastFlush) >= every {
+	if now := time.Now(); every < 0 || now.Sub(s.lastFlush) >= every {
 		s.lastFlush = now
 		if err := s.w.Flush(); err != nil {
 			return fmt.Errorf("crawler: write records: %w", err)

@@ -156,7 +156,7 @@ func (fl *fleet) configure(cfg *crawler.Config, sink *crawler.JSONLines) {
 	}
 	cfg.Frontier = fl.f
 	cfg.RobotsStore = fl.f.RobotsStore()
-	sink.FlushEvery = time.Nanosecond
+	sink.FlushEvery = -1 // every line written through
 }
 
 // close leaves the job; leases still held go back to the queue.

@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		// or a killed process could lose it: write every line through. It
 		// is not fsynced (see the README): a sync per record, or per commit
 		// of the frontier, would slow every crawl for the rare power loss.
-		sink.FlushEvery = time.Nanosecond
+		sink.FlushEvery = -1 // every line written through
 	}
 	cfg.Sink = sink
 	fl.configure(&cfg, sink)
