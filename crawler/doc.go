@@ -1,6 +1,9 @@
-// Package crawler is the crawl engine: a fixed pool of workers that lease
-// requests from a frontier, check scope and robots.txt, fetch, parse, and
-// complete each lease with its outcome and the links it discovered. It
+// Package crawler is the crawl engine: a fixed pool of workers that take
+// leased requests from a frontier, check scope and robots.txt, fetch, parse,
+// and complete each lease with its outcome and the links it discovered. The
+// workers share their frontier calls: one leaser leases for all the idle
+// workers at once, and one completer completes together the outcomes that
+// arrive while its previous call is under way (see dispatch.go). It
 // declares the small interfaces it consumes (Frontier, Fetcher, Parser,
 // Robots, Sink, Observer) and builds the project's own implementations when
 // a Config leaves them nil.
