@@ -16,6 +16,13 @@ import (
 	"github.com/hivecrawl/crawl/robots"
 )
 
+// inProcessLeaseTTL is the lease time of the frontier New builds. Leases
+// expire to hand out again what a dead worker held; the workers of an
+// in-process frontier die only with it, so its leases need not expire, and
+// must not while a worker waits on a slow Pages loop or Handler: the URL
+// would be fetched and recorded twice.
+const inProcessLeaseTTL = 7 * 24 * time.Hour
+
 // Crawler runs crawls. Build it with New; it is safe to read its Progress
 // while Run is under way, but Run must not be called twice at once.
 type Crawler struct {
@@ -48,7 +55,7 @@ func New(cfg Config) (*Crawler, error) {
 		cfg.Frontier = frontier.NewMemory(frontier.Options{
 			Scheduler:       sched,
 			PerHostInFlight: cfg.PerHost,
-			LeaseTTL:        cfg.LeaseTTL(),
+			LeaseTTL:        inProcessLeaseTTL,
 			// A depth limit is exact only if every page is first found at
 			// its shortest depth: lease level by level.
 			Strict: cfg.MaxDepth > 0,

@@ -18,10 +18,10 @@ import (
 // There is no queue between the workers and the loop: a worker that has
 // finished a URL waits until the loop takes its Page, so a slow consumer
 // slows the crawl down instead of piling pages up, and at most Concurrency
-// pages are held at once. The wait counts against the URL's lease: a page
-// the loop takes longer than the frontier's lease time to accept
-// (Config.LeaseTTL, over a minute) is handed out again and may be yielded
-// twice. Config.Handler, if set, sees each Page first;
+// pages are held at once. With a frontier of Config.Frontier (shared or
+// durable), the wait counts against the URL's lease: a page the loop takes
+// longer than that frontier's lease time to accept is handed out again and
+// may be yielded twice. The frontier New builds keeps its leases for a week. Config.Handler, if set, sees each Page first;
 // Config.Sink still gets every Result.
 //
 // Breaking out of the loop stops the crawl: leasing stops, requests in
