@@ -262,9 +262,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	asset := isAsset(req)
 	if asset {
 		res.Depth, res.Asset = -req.Depth, true
-		if c.cfg.MaxPages > 0 {
-			c.started.Add(-1) // assets take no MaxPages slot
-		}
+		c.giveBackSlot() // assets take no MaxPages slot
 	}
 
 	u, err := url.Parse(req.URL)
@@ -277,9 +275,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	if !asset && req.Attempts == 0 && c.overHostBudget(u.Host) {
 		// Dropped silently: the host's page budget is spent. The URL was
 		// not attempted, so it gives back its MaxPages slot.
-		if c.cfg.MaxPages > 0 {
-			c.started.Add(-1)
-		}
+		c.giveBackSlot()
 		return out
 	}
 	if c.cfg.Robots != nil {
@@ -423,15 +419,11 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 	return w.keepLinks(out)
 }
 
-// linkScratch returns an empty slice to build the current outcome's links
-// in: the worker's, or one from the dispatch's pool.
+// linkScratch returns an empty slice, from the dispatch's pool, to build
+// the current outcome's links in.
 func (w *worker) linkScratch() []frontier.Request {
 	if w.linkBuf == nil {
-		if w.d == nil {
-			w.linkBuf = new([]frontier.Request)
-		} else {
-			w.linkBuf = w.d.linkBufs.Get().(*[]frontier.Request)
-		}
+		w.linkBuf = w.d.linkBufs.Get().(*[]frontier.Request)
 	}
 	return (*w.linkBuf)[:0]
 }
@@ -441,6 +433,14 @@ func (w *worker) linkScratch() []frontier.Request {
 func (w *worker) keepLinks(links []frontier.Request) []frontier.Request {
 	*w.linkBuf = links
 	return links
+}
+
+// giveBackSlot returns a URL's MaxPages slot, for a URL that takes none
+// (an asset) or whose attempt did not happen or is not over.
+func (c *Crawler) giveBackSlot() {
+	if c.cfg.MaxPages > 0 {
+		c.started.Add(-1)
+	}
 }
 
 // retryable reports whether a fetch error class is worth another attempt.

@@ -141,9 +141,7 @@ func (d *dispatch) lease(ctx context.Context) {
 				// back what no worker took.
 				for _, l := range ls[i:] {
 					d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Release}}
-					if c.cfg.MaxPages > 0 {
-						c.started.Add(-1)
-					}
+					c.giveBackSlot()
 				}
 				return
 			}
@@ -212,14 +210,12 @@ func (d *dispatch) work(fetchCtx context.Context) {
 		if c.sinkErr.Load() != nil {
 			// The crawl is failing: hand the lease back untouched.
 			d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Release}, fromWorker: true}
-			if c.cfg.MaxPages > 0 {
-				c.started.Add(-1)
-			}
+			c.giveBackSlot()
 			continue
 		}
 		o := w.process(fetchCtx, l)
-		if (o.Status == frontier.Retry || o.Status == frontier.Release) && c.cfg.MaxPages > 0 && !isAsset(l.Request) {
-			c.started.Add(-1) // the URL is not finished: give its slot back
+		if (o.Status == frontier.Retry || o.Status == frontier.Release) && !isAsset(l.Request) {
+			c.giveBackSlot() // the URL is not finished
 		}
 		d.done <- finished{out: o, links: w.linkBuf, fromWorker: true}
 		w.linkBuf = nil

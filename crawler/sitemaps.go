@@ -8,6 +8,7 @@ import (
 
 	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/robots"
 	"github.com/hivecrawl/crawl/sitemap"
 )
 
@@ -113,15 +114,11 @@ func (g *sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error
 	if err != nil {
 		return 0, nil, fmt.Errorf("crawler: sitemap url: %w", err)
 	}
-	if err := c.checkSitemapHop(ctx, u); err != nil {
+	d, err := c.sitemapDecision(ctx, u)
+	if err != nil {
 		return 0, nil, err
 	}
-	delay := c.cfg.HostDelay()
-	if c.cfg.Robots != nil {
-		if d, err := c.cfg.Robots.Check(ctx, u); err == nil {
-			delay = max(delay, d.CrawlDelay)
-		}
-	}
+	delay := max(c.cfg.HostDelay(), d.CrawlDelay)
 	if last, ok := g.last[u.Host]; ok {
 		if err := sleepCtx(ctx, time.Until(last.Add(delay))); err != nil {
 			return 0, nil, err
@@ -152,20 +149,27 @@ func (g *sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error
 // not held to the crawl's scope (robots.txt may name a sitemap on another
 // host); the URLs they list are.
 func (c *Crawler) checkSitemapHop(ctx context.Context, u *url.URL) error {
+	_, err := c.sitemapDecision(ctx, u)
+	return err
+}
+
+// sitemapDecision is checkSitemapHop with robots.txt's decision, whose
+// Crawl-delay spaces the host's sitemap fetches.
+func (c *Crawler) sitemapDecision(ctx context.Context, u *url.URL) (robots.Decision, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return &hopError{class: fetch.ClassInvalidURL, detail: "sitemap url " + u.String() + " is not http(s)"}
+		return robots.Decision{}, &hopError{class: fetch.ClassInvalidURL, detail: "sitemap url " + u.String() + " is not http(s)"}
 	}
 	if c.cfg.Robots == nil {
-		return nil
+		return robots.Decision{Allowed: true}, nil
 	}
 	d, err := c.cfg.Robots.Check(ctx, u)
 	if err != nil {
-		return &hopError{class: ClassRobotsUnavailable, detail: "sitemap's robots.txt: " + err.Error()}
+		return d, &hopError{class: ClassRobotsUnavailable, detail: "sitemap's robots.txt: " + err.Error()}
 	}
 	if !d.Allowed {
-		return &hopError{class: ClassRobots, detail: "robots.txt disallows sitemap " + u.String()}
+		return d, &hopError{class: ClassRobots, detail: "robots.txt disallows sitemap " + u.String()}
 	}
-	return nil
+	return d, nil
 }
 
 // sleepCtx waits d, or until ctx ends.

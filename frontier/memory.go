@@ -330,7 +330,6 @@ func (m *Memory) reapLocked(now time.Time) {
 	for m.leases.Len() > 0 && !m.leases.Items[0].expires.After(now) {
 		l := heap.Pop(&m.leases).(*lease)
 		m.releaseLocked(l)
-		m.countLeasedLocked(l.it.prio, -1)
 		l.host.queue.push(l.it) // its original seq puts it back where it was
 		m.stats.Queued++
 		m.updateReadyLocked(l.host, now)
@@ -339,6 +338,7 @@ func (m *Memory) reapLocked(now time.Time) {
 
 // releaseLocked forgets a lease that has left the lease heap.
 func (m *Memory) releaseLocked(l *lease) {
+	m.countLeasedLocked(l.it.prio, -1)
 	delete(m.byID, l.id)
 	l.host.inflight--
 	m.stats.Leased--
@@ -366,7 +366,6 @@ func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
 		}
 		heap.Remove(&m.leases, l.index)
 		m.releaseLocked(l)
-		m.countLeasedLocked(l.it.prio, -1)
 		h := l.host
 		if o.HostDelay > h.crawlDelay {
 			h.crawlDelay = o.HostDelay
