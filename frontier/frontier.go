@@ -29,7 +29,26 @@ type Request struct {
 	Parent string `json:"parent,omitempty"`
 	// Attempts counts the fetches already tried for this request (retries).
 	Attempts int `json:"attempts,omitempty"`
+	// Kind says what the request is fetched for; the zero value is a page.
+	// Backends store it with the request and hand it back unchanged.
+	Kind Kind `json:"kind,omitempty"`
 }
+
+// Kind says what a request is fetched for. Every kind counts against its
+// host's in-flight cap and rate alike.
+type Kind uint8
+
+// Request kinds.
+const (
+	// KindPage is a page: fetched, parsed for links, recorded.
+	KindPage Kind = iota
+	// KindAsset is an embedded resource (image, script, stylesheet): fetched
+	// and recorded, not parsed for links.
+	KindAsset
+	// KindSitemap is a sitemap or sitemap index: its URLs are added to the
+	// crawl.
+	KindSitemap
+)
 
 // Key returns the request's fingerprint.
 func (r Request) Key() uint64 { return Fingerprint(r.URL) }
@@ -88,6 +107,10 @@ type Outcome struct {
 	// Links are newly discovered requests (canonical, scoped), added in the
 	// same step as the completion.
 	Links []Request
+	// Seen are canonical URLs to mark as seen without queueing them (the
+	// page's rel="canonical" target, which this fetch already covered), in
+	// the same step as the completion. A URL seen before is left as it is.
+	Seen []string
 }
 
 // Stats is a snapshot of a frontier's counters.
@@ -113,6 +136,11 @@ type Frontier interface {
 	// least one is ready. It returns ErrDrained when nothing is queued and
 	// nothing is leased, and ctx.Err() when ctx ends first.
 	Lease(ctx context.Context, max int) ([]Lease, error)
+	// Renew extends leases still held to a full lease time from now, so a
+	// worker held up (a slow handler, a long render) keeps what it holds.
+	// Leases that already expired are skipped and reported by an error
+	// wrapping ErrLeaseExpired; the others are renewed.
+	Renew(ctx context.Context, leases []Lease) error
 	// Complete finishes leases. Outcomes for expired leases are skipped and
 	// reported by an error wrapping ErrLeaseExpired; the others are applied.
 	Complete(ctx context.Context, outcomes []Outcome) error

@@ -488,3 +488,8 @@ func (h *itemHeap) pop() item {
 	*h = q
 	return top
 }
+
+// Renew implements Frontier. TODO(frontier helper): implement.
+func (m *Memory) Renew(ctx context.Context, leases []Lease) error {
+	return fmt.Errorf("frontier: Renew not implemented yet")
+}

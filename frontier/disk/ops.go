@@ -442,3 +442,8 @@ func (d *Disk) Stats(ctx context.Context) (frontier.Stats, error) {
 	}
 	return d.stats, nil
 }
+
+// Renew implements frontier.Frontier. TODO(frontier helper): implement.
+func (d *Disk) Renew(ctx context.Context, leases []frontier.Lease) error {
+	return errors.New("disk: Renew not implemented yet")
+}

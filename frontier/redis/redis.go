@@ -509,3 +509,8 @@ func (f *Frontier) run(ctx context.Context, s *goredis.Script, args []any) (any,
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
+
+// Renew implements frontier.Frontier. TODO(redis helper): implement.
+func (f *Frontier) Renew(ctx context.Context, leases []frontier.Lease) error {
+	return errors.New("redis: Renew not implemented yet")
+}
