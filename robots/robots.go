@@ -10,14 +10,38 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/temoto/robotstxt"
 )
 
 // ErrUnavailable is wrapped by the error Check and Sitemaps return while a
-// host's robots.txt is unavailable (5xx, 429 or a network failure): the
-// host must not be crawled before Decision.RetryAt.
+// host's robots.txt is unavailable: the server answered 5xx or 429, and the
+// host must not be crawled before Decision.RetryAt (RFC 9309 2.3.1.4); or
+// no answer came at all, and the error is also a *FetchError.
 var ErrUnavailable = errors.New("robots: robots.txt unavailable")
+
+// FetchError is the error Check and Sitemaps return when a host's
+// robots.txt got no answer: the Getter failed (the host name did not
+// resolve, the connection or TLS handshake failed, the request timed out).
+// Such a host cannot be crawled either; unlike a 5xx answer, the failure is
+// not kept: the next Check tries the robots.txt again, so that a caller
+// retries it on its own schedule.
+//
+// errors.Is(err, ErrUnavailable) holds for a *FetchError, and the Getter's
+// error stays in the chain, so that the caller can classify it (for
+// *fetch.Client, fetch.ClassOf gives "dns", "connect", "tls", …).
+type FetchError struct {
+	// URL is the robots.txt that could not be fetched.
+	URL string
+	// Err is the Getter's error.
+	Err error
+}
+
+// Error returns "robots: robots.txt unavailable: <url>: <err>".
+func (e *FetchError) Error() string {
+	return ErrUnavailable.Error() + ": " + e.URL + ": " + e.Err.Error()
+}
+
+// Unwrap returns ErrUnavailable and the Getter's error.
+func (e *FetchError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 // Defaults applied by New to zero fields of Options.
 const (
@@ -51,9 +75,9 @@ type Options struct {
 	// TTL is how long a fetched robots.txt (2xx or 4xx) is used before it is
 	// fetched again. Zero means 24h.
 	TTL time.Duration
-	// RetryAfter is how long an unavailable robots.txt (5xx, 429 or a
-	// network failure) keeps its host disallowed before it is fetched
-	// again. Zero means 1 min.
+	// RetryAfter is how long a robots.txt that answered 5xx or 429 keeps
+	// its host disallowed before it is fetched again. Zero means 1 min. (A
+	// robots.txt that got no answer is not kept; see FetchError.)
 	RetryAfter time.Duration
 	// MaxHosts bounds the number of origins cached; past it, the least
 	// recently used is dropped (and fetched again if needed). Zero means
@@ -95,7 +119,9 @@ type Decision struct {
 	// Options.MaxCrawlDelay; zero if none.
 	CrawlDelay time.Duration
 	// RetryAt is set when robots.txt is unavailable: the time it will be
-	// fetched again, before which the host must not be crawled.
+	// fetched again, before which the host must not be crawled. For a
+	// *FetchError it is the time of the failure: the next Check fetches
+	// again.
 	RetryAt time.Time
 }
 
@@ -127,8 +153,8 @@ type entry struct {
 	key   string
 	ready chan struct{}
 
-	abandoned bool             // the fetcher's ctx ended: ask again
-	group     *robotstxt.Group // nil: everything allowed
+	abandoned bool   // the fetcher's ctx ended: ask again
+	group     *group // nil: everything allowed
 	sitemaps  []string
 	err       error     // non-nil: unavailable
 	expires   time.Time // when to fetch again
@@ -168,8 +194,13 @@ func New(opts Options) *Cache {
 // Check reports whether robots.txt allows u, fetching the robots.txt of u's
 // origin if it is not cached. While that robots.txt is unavailable, Check
 // returns a Decision that disallows u, with RetryAt set, and an error
-// wrapping ErrUnavailable. If ctx ends while Check waits, it returns
-// ctx.Err(). u must be an absolute http or https URL.
+// wrapping ErrUnavailable (a *FetchError when there was no answer). If ctx
+// ends while Check waits, it returns ctx.Err(). u must be an absolute http
+// or https URL.
+//
+// The rules are matched as RFC 9309 2.2.2 says: against u's path and
+// query, percent-encoded like the rules' patterns (see normalize); the
+// longest matching pattern decides, counted in octets, and Allow wins a tie.
 func (c *Cache) Check(ctx context.Context, u *url.URL) (Decision, error) {
 	if u != nil && u.EscapedPath() == "/robots.txt" && u.RawQuery == "" {
 		return Decision{Allowed: true}, nil
@@ -184,7 +215,7 @@ func (c *Cache) Check(ctx context.Context, u *url.URL) (Decision, error) {
 	if e.group == nil {
 		return Decision{Allowed: true}, nil
 	}
-	return Decision{Allowed: e.group.Test(u.RequestURI()), CrawlDelay: min(e.group.CrawlDelay, c.maxDelay)}, nil
+	return Decision{Allowed: e.group.allowed(targetOf(u)), CrawlDelay: min(e.group.delay, c.maxDelay)}, nil
 }
 
 // Sitemaps returns the Sitemap URLs listed in the robots.txt of u's origin,
@@ -288,10 +319,11 @@ func (c *Cache) fill(ctx context.Context, e *entry) {
 	now := c.now()
 	switch {
 	case err != nil:
-		// The Getter's error stays in the chain, so that a caller can tell
-		// a refusal it will never get past from a passing failure.
-		e.err = fmt.Errorf("%w: %s: %w", ErrUnavailable, robotsURL, err)
-		e.expires = now.Add(c.retryAfter)
+		// No answer: the Getter's error stays in the chain, so that a
+		// caller can tell why. Kept for the callers waiting on this fetch
+		// only: whoever asks next fetches again.
+		e.err = &FetchError{URL: robotsURL, Err: err}
+		e.expires = now
 	case status >= 200 && status < 300:
 		e.group, e.sitemaps = parse(body, c.token)
 		e.expires = now.Add(c.ttl)
@@ -331,11 +363,19 @@ func originOf(u *url.URL) (string, error) {
 	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
-// productToken returns the lowercased product token of a User-Agent.
+// productToken returns the lowercased product token of the crawler's
+// User-Agent, that of defaultUserAgent if ua is empty.
 func productToken(ua string) string {
 	if ua == "" {
 		ua = defaultUserAgent
 	}
+	return tokenOf(ua)
+}
+
+// tokenOf returns the lowercased product token of a User-Agent or of a
+// robots.txt User-agent value: what comes before the first "/" or white
+// space ("crawl" for "crawl/0.1 (+https://…)", "foo" for "Foo Bar").
+func tokenOf(ua string) string {
 	if i := strings.IndexAny(ua, "/ \t"); i >= 0 {
 		ua = ua[:i]
 	}

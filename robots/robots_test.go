@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -249,6 +250,20 @@ func TestUnavailableIsRetriedAfterRetryAfter(t *testing.T) {
 	}
 }
 
+// passGetter counts the Gets it passes on.
+type passGetter struct {
+	Getter
+	n atomic.Int32
+}
+
+func (g *passGetter) Get(ctx context.Context, rawURL string) (int, []byte, error) {
+	g.n.Add(1)
+	return g.Getter.Get(ctx, rawURL)
+}
+
+// TestUnreachableHost checks that a robots.txt that got no answer is a
+// *FetchError carrying the Getter's error, distinct from a 5xx answer, and
+// that it is not kept: each Check tries again.
 func TestUnreachableHost(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -257,25 +272,42 @@ func TestUnreachableHost(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	clock := newClock()
-	c := newCache(Options{}, clock)
+	getter := &passGetter{Getter: httpGetter{}}
+	c := newCache(Options{Getter: getter}, clock)
 	u := mustParse(t, "http://"+addr+"/page")
-	for _, check := range []func() (Decision, error){
+	for i, check := range []func() (Decision, error){
 		func() (Decision, error) { return c.Check(t.Context(), u) },
 		func() (Decision, error) {
 			_, err := c.Sitemaps(t.Context(), u)
-			return Decision{RetryAt: clock.Now().Add(time.Minute)}, err
+			return Decision{RetryAt: clock.Now()}, err
 		},
+		func() (Decision, error) { return c.Check(t.Context(), u) },
 	} {
 		d, err := check()
-		if !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("error = %v, want ErrUnavailable", err)
+		var fe *FetchError
+		if !errors.Is(err, ErrUnavailable) || !errors.As(err, &fe) {
+			t.Fatalf("error = %v, want a *FetchError wrapping ErrUnavailable", err)
 		}
-		if d.Allowed || !d.RetryAt.Equal(clock.Now().Add(time.Minute)) {
-			t.Errorf("Decision = %+v, want disallowed until %v", d, clock.Now().Add(time.Minute))
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("error %v does not carry the Getter's ECONNREFUSED", err)
 		}
-		if !strings.Contains(err.Error(), addr+"/robots.txt") {
-			t.Errorf("error %q does not name the robots.txt", err)
+		if d.Allowed || !d.RetryAt.Equal(clock.Now()) {
+			t.Errorf("Decision = %+v, want disallowed, retry at once", d)
 		}
+		if fe.URL != "http://"+addr+"/robots.txt" || !strings.Contains(err.Error(), addr+"/robots.txt") {
+			t.Errorf("error %q (URL %q) does not name the robots.txt", err, fe.URL)
+		}
+		if n := getter.n.Load(); n != int32(i+1) {
+			t.Errorf("check %d: %d fetches: a failure to connect must not be kept", i, n)
+		}
+	}
+
+	// A server that answers 5xx is unavailable, not unreachable, and kept.
+	srv := staticRobots(t, 503, "")
+	_, err = c.Check(t.Context(), mustParse(t, srv.URL+"/page"))
+	var fe *FetchError
+	if !errors.Is(err, ErrUnavailable) || errors.As(err, &fe) {
+		t.Errorf("503: error %v, want ErrUnavailable and no *FetchError", err)
 	}
 }
 
