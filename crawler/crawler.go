@@ -25,19 +25,14 @@ const inProcessLeaseTTL = 7 * 24 * time.Hour
 
 // Crawler runs crawls. Build it with New; it is safe to read its Progress
 // while Run is under way, but Run must not be called twice at once.
+//
+// A Crawler keeps no state from one run to the next: each Run or Pages call
+// starts with its own counters and budgets, so a Crawler may be used again
+// once its previous run has returned.
 type Crawler struct {
 	cfg   Config
 	scope *scope
-
-	started   atomic.Int64 // URLs whose attempt has begun (MaxPages slots)
-	done      atomic.Int64
-	failed    atomic.Int64
-	inFlight  atomic.Int64
-	hostMu    sync.Mutex
-	hostCount map[string]int // attempts per host, for MaxPagesPerHost
-	sinkErr   atomic.Pointer[error]
-	assets    atomic.Int64 // asset URLs recorded (Config.Assets)
-	handler   Handler      // the run's; set by run before the workers start
+	cur   atomic.Pointer[run] // the run under way, or the last one
 }
 
 // New checks cfg and builds a Crawler, filling nil components with the
@@ -84,9 +79,8 @@ func New(cfg Config) (*Crawler, error) {
 		cfg.Observer = NopObserver{}
 	}
 	return &Crawler{
-		cfg:       cfg,
-		scope:     newScope(cfg.Scope, cfg.Include, cfg.Exclude),
-		hostCount: make(map[string]int),
+		cfg:   cfg,
+		scope: newScope(cfg.Scope, cfg.Include, cfg.Exclude),
 	}, nil
 }
 
@@ -95,9 +89,13 @@ type Progress struct {
 	Done, Failed, InFlight int64
 }
 
-// Progress returns the counters of the crawl under way (or the last one).
+// Progress returns the counters of the crawl under way (or the last one);
+// zero before the first.
 func (c *Crawler) Progress() Progress {
-	return Progress{Done: c.done.Load(), Failed: c.failed.Load(), InFlight: c.inFlight.Load()}
+	if r := c.cur.Load(); r != nil {
+		return r.progress()
+	}
+	return Progress{}
 }
 
 // ErrNoStats is returned by FrontierStats for a Frontier without a Stats
@@ -131,8 +129,8 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
 // run is Run with the run's own handler and grace period (Pages brings
 // its own).
 func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds []string) (Summary, error) {
-	c.handler = h
-	c.sinkErr.Store(nil)
+	r := c.newRun(h)
+	c.cur.Store(r)
 	start := time.Now()
 	reqs := make([]frontier.Request, 0, len(seeds))
 	for _, s := range seeds {
@@ -174,7 +172,7 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	// until every worker's outcome has landed.
 	leaseCtx, stopLeasing := context.WithCancel(ctx)
 	defer stopLeasing()
-	d := newDispatch(c, stopLeasing)
+	d := newDispatch(r, stopLeasing)
 	var leaser, completer, workers sync.WaitGroup
 	leaser.Go(func() { d.lease(leaseCtx) })
 	completer.Go(func() { d.complete(ctx) })
@@ -186,7 +184,7 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	close(d.done)
 	completer.Wait()
 	cancelFetch()
-	sum := Summary{Done: c.done.Load(), Failed: c.failed.Load(), Assets: c.assets.Load(),
+	sum := Summary{Done: r.done.Load(), Failed: r.failed.Load(), Assets: r.assets.Load(),
 		SitemapURLs: fromSitemaps, Elapsed: time.Since(start)}
 	if d.err != nil {
 		return sum, d.err
@@ -197,6 +195,7 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 // worker holds one worker's scratch space.
 type worker struct {
 	c *Crawler
+	r *run
 	d *dispatch
 	// linkBuf holds the links of the outcome being built; it travels with
 	// the outcome to the completer, which recycles it.
@@ -205,6 +204,11 @@ type worker struct {
 	// Handler only.
 	resp   *fetch.Response
 	parsed *parse.Page
+	// counted reports that the current URL was recorded as a page (done
+	// or failed): it keeps its MaxPages slot.
+	counted bool
+	// page is reused for every Page handed to a borrowing Handler.
+	page Page
 }
 
 // hopError is a redirect hop refused by scope or robots.
@@ -236,25 +240,10 @@ func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 	return nil
 }
 
-// overHostBudget counts an attempt on host and reports whether it exceeds
-// MaxPagesPerHost.
-func (c *Crawler) overHostBudget(host string) bool {
-	if c.cfg.MaxPagesPerHost <= 0 {
-		return false
-	}
-	c.hostMu.Lock()
-	defer c.hostMu.Unlock()
-	if c.hostCount[host] >= c.cfg.MaxPagesPerHost {
-		return true
-	}
-	c.hostCount[host]++
-	return false
-}
-
 // process handles one lease and returns its outcome. It writes the URL's
 // record unless the request will be retried or the crawl is being cut off.
 func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome {
-	c := w.c
+	c, r := w.c, w.r
 	req := l.Request
 	out := frontier.Outcome{Lease: l, Status: frontier.Done}
 	res := Result{URL: req.URL, Depth: req.Depth, Parent: req.Parent, Attempts: req.Attempts + 1}
@@ -262,7 +251,6 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	asset := isAsset(req)
 	if asset {
 		res.Depth, res.Asset = -req.Depth, true
-		c.giveBackSlot() // assets take no MaxPages slot
 	}
 
 	u, err := url.Parse(req.URL)
@@ -272,10 +260,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	}
 	// The budget counts URLs, not attempts: a retry was counted on its first
 	// attempt, and must reach its record.
-	if !asset && req.Attempts == 0 && c.overHostBudget(u.Host) {
+	if !asset && req.Attempts == 0 && r.overHostBudget(u.Host) {
 		// Dropped silently: the host's page budget is spent. The URL was
 		// not attempted, so it gives back its MaxPages slot.
-		c.giveBackSlot()
 		return out
 	}
 	if c.cfg.Robots != nil {
@@ -309,17 +296,17 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	}
 
 	c.cfg.Observer.FetchStarted()
-	c.inFlight.Add(1)
+	r.inFlight.Add(1)
 	res.FetchedAt = time.Now().UTC()
 	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkHop)
-	if c.handler != nil {
-		w.resp = resp // the Handler may keep the body
-	} else {
+	w.resp = resp // for the Handler
+	if r.handler == nil || r.borrows {
 		// Nothing outlives this call that refers to the body: the record
-		// and the links are copies, and the parsed page is dropped.
+		// and the links are copies, the parsed page is dropped, and a
+		// borrowing Handler is done with the Page when finish returns.
 		defer resp.Release()
 	}
-	c.inFlight.Add(-1)
+	r.inFlight.Add(-1)
 	if ctx.Err() != nil && (err != nil || resp == nil) {
 		c.cfg.Observer.FetchFinished(0, fetch.ClassCanceled, 0, time.Since(res.FetchedAt))
 		return c.cutOff(out)
@@ -388,7 +375,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		if c.cfg.Assets {
 			out.Links = w.withAssets(req, out.Links, page.Assets)
 		}
-		if c.handler != nil {
+		if r.handler != nil {
 			w.parsed = page
 		}
 	}
@@ -435,14 +422,6 @@ func (w *worker) keepLinks(links []frontier.Request) []frontier.Request {
 	return links
 }
 
-// giveBackSlot returns a URL's MaxPages slot, for a URL that takes none
-// (an asset) or whose attempt did not happen or is not over.
-func (c *Crawler) giveBackSlot() {
-	if c.cfg.MaxPages > 0 {
-		c.started.Add(-1)
-	}
-}
-
 // retryable reports whether a fetch error class is worth another attempt.
 func retryable(class string) bool {
 	switch class {
@@ -468,28 +447,5 @@ func (c *Crawler) retry(out frontier.Outcome, attempts int, retryAfter time.Dura
 func (c *Crawler) cutOff(out frontier.Outcome) frontier.Outcome {
 	out.Status = frontier.Release
 	out.Links = nil
-	return out
-}
-
-// finish records the result and sets the outcome's final status.
-func (c *Crawler) finish(out frontier.Outcome, res *Result, status frontier.Status) frontier.Outcome {
-	out.Status = status
-	switch {
-	case res.Asset:
-		c.assets.Add(1)
-	case status == frontier.Failed:
-		c.failed.Add(1)
-	default:
-		c.done.Add(1)
-	}
-	if c.cfg.Sink != nil {
-		if err := c.cfg.Sink.Write(res); err != nil {
-			// A sink that cannot write would lose records: keep the URL for
-			// a later run and stop the crawl.
-			c.sinkErr.CompareAndSwap(nil, &err)
-			out.Status = frontier.Release
-			out.Links = nil
-		}
-	}
 	return out
 }

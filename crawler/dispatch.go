@@ -28,7 +28,7 @@ const maxBatch = 256
 // place: queued in the frontier, leased to a worker, or in the completer's
 // channel, which run drains before it returns, whatever stopped the crawl.
 type dispatch struct {
-	c *Crawler
+	r *run
 	// want carries one token per idle worker; its capacity is the number of
 	// workers, so sending never blocks. Each worker sends one at its start,
 	// the completer one for each of the worker's outcomes it completed.
@@ -56,10 +56,10 @@ type finished struct {
 	fromWorker bool
 }
 
-func newDispatch(c *Crawler, stop context.CancelFunc) *dispatch {
-	n := c.cfg.Concurrency
+func newDispatch(r *run, stop context.CancelFunc) *dispatch {
+	n := r.c.cfg.Concurrency
 	d := &dispatch{
-		c:      c,
+		r:      r,
 		want:   make(chan struct{}, n),
 		leases: make(chan frontier.Lease),
 		done:   make(chan finished, n),
@@ -84,7 +84,7 @@ func (d *dispatch) fail(err error) {
 // frontier did not fill.
 func (d *dispatch) lease(ctx context.Context) {
 	defer close(d.leases)
-	c := d.c
+	r, c := d.r, d.r.c
 	idle := 0 // workers waiting for a lease
 	for {
 		if idle == 0 {
@@ -103,29 +103,23 @@ func (d *dispatch) lease(ctx context.Context) {
 				more = false
 			}
 		}
-		n := min(idle, maxBatch)
-		if max := int64(c.cfg.MaxPages); max > 0 {
-			n = int(min(int64(n), max-c.started.Load()))
-			if n <= 0 {
-				if idle == c.cfg.Concurrency {
-					return // budget spent, and no URL in process can give a slot back
-				}
-				// A worker still at work may give its slot back (a retry, an
-				// asset, a host over its budget): wait for it to finish.
-				select {
-				case <-d.want:
-					idle++
-				case <-ctx.Done():
-					return
-				}
-				continue
+		n := r.budget.take(min(idle, maxBatch))
+		if n == 0 {
+			if idle == c.cfg.Concurrency {
+				return // budget spent, and no URL in process can give a slot back
 			}
-			c.started.Add(int64(n))
+			// A worker still at work may give its slot back (a retry, an
+			// asset, a host over its budget): wait for it to finish.
+			select {
+			case <-d.want:
+				idle++
+			case <-ctx.Done():
+				return
+			}
+			continue
 		}
 		ls, err := c.cfg.Frontier.Lease(ctx, n)
-		if c.cfg.MaxPages > 0 {
-			c.started.Add(-int64(n - len(ls)))
-		}
+		r.budget.give(n - len(ls))
 		if err != nil {
 			if !errors.Is(err, frontier.ErrDrained) && ctx.Err() == nil {
 				d.fail(fmt.Errorf("crawler: lease: %w", err))
@@ -141,8 +135,8 @@ func (d *dispatch) lease(ctx context.Context) {
 				// back what no worker took.
 				for _, l := range ls[i:] {
 					d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Release}}
-					c.giveBackSlot()
 				}
+				r.budget.give(len(ls) - i)
 				return
 			}
 		}
@@ -174,7 +168,7 @@ func (d *dispatch) complete(ctx context.Context) {
 		for _, f := range items {
 			batch = append(batch, f.out)
 		}
-		err := d.c.cfg.Frontier.Complete(ctx, batch)
+		err := d.r.c.cfg.Frontier.Complete(ctx, batch)
 		if err != nil && !errors.Is(err, frontier.ErrLeaseExpired) {
 			d.fail(fmt.Errorf("crawler: complete: %w", err))
 		}
@@ -197,8 +191,8 @@ func (d *dispatch) complete(ctx context.Context) {
 // the completer, which makes the worker idle again once it has landed. It
 // returns when the leaser stops handing out leases.
 func (d *dispatch) work(fetchCtx context.Context) {
-	c := d.c
-	w := &worker{c: c, d: d}
+	r, c := d.r, d.r.c
+	w := &worker{c: c, r: r, d: d}
 	d.want <- struct{}{}
 	for {
 		waitStart := time.Now()
@@ -207,19 +201,20 @@ func (d *dispatch) work(fetchCtx context.Context) {
 		if !ok {
 			return
 		}
-		if c.sinkErr.Load() != nil {
+		if r.handlerErr.Load() != nil {
 			// The crawl is failing: hand the lease back untouched.
 			d.done <- finished{out: frontier.Outcome{Lease: l, Status: frontier.Release}, fromWorker: true}
-			c.giveBackSlot()
+			r.budget.give(1)
 			continue
 		}
+		w.counted = false
 		o := w.process(fetchCtx, l)
-		if (o.Status == frontier.Retry || o.Status == frontier.Release) && !isAsset(l.Request) {
-			c.giveBackSlot() // the URL is not finished
+		if !w.counted {
+			r.budget.give(1) // only a recorded page keeps its slot
 		}
 		d.done <- finished{out: o, links: w.linkBuf, fromWorker: true}
 		w.linkBuf = nil
-		if p := c.sinkErr.Load(); p != nil {
+		if p := r.handlerErr.Load(); p != nil {
 			// A sink that cannot write would lose records: stop leasing.
 			d.fail(fmt.Errorf("crawler: write result: %w", *p))
 		}

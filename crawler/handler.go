@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/hivecrawl/crawl/frontier"
@@ -24,6 +25,23 @@ type Handler interface {
 	HandlePage(ctx context.Context, p *Page) error
 }
 
+// Borrower is an optional interface of a Handler. A Handler whose
+// BorrowsPages returns true uses each Page, and everything it points to,
+// only until HandlePage returns, and keeps nothing of it (copies aside):
+// the crawler then reuses the Page and the memory of the response body for
+// later URLs, which spares the garbage collector on a fast crawl. A Handler
+// that does not implement it may keep every Page it is given.
+type Borrower interface {
+	BorrowsPages() bool
+}
+
+// Flusher is an optional interface of a Handler that buffers what it
+// writes: Run and Pages call Flush before they return, whatever stopped the
+// crawl, so nothing the crawl recorded is left in a buffer.
+type Flusher interface {
+	Flush() error
+}
+
 // HandlerFunc adapts a function to a Handler.
 type HandlerFunc func(ctx context.Context, p *Page) error
 
@@ -31,7 +49,8 @@ type HandlerFunc func(ctx context.Context, p *Page) error
 func (f HandlerFunc) HandlePage(ctx context.Context, p *Page) error { return f(ctx, p) }
 
 // Handlers returns a Handler that calls each of hs in order, stopping at
-// the first error. Nil entries are skipped.
+// the first error. Nil entries are skipped. It is a Flusher that flushes
+// every handler that is one, and a Borrower when all of hs are.
 func Handlers(hs ...Handler) Handler {
 	list := make(handlers, 0, len(hs))
 	for _, h := range hs {
@@ -51,6 +70,28 @@ func (hs handlers) HandlePage(ctx context.Context, p *Page) error {
 		}
 	}
 	return nil
+}
+
+// BorrowsPages implements Borrower.
+func (hs handlers) BorrowsPages() bool {
+	for _, h := range hs {
+		if b, ok := h.(Borrower); !ok || !b.BorrowsPages() {
+			return false
+		}
+	}
+	return true
+}
+
+// Flush implements Flusher: it flushes every handler that is a Flusher and
+// returns their errors joined.
+func (hs handlers) Flush() error {
+	var errs []error
+	for _, h := range hs {
+		if f, ok := h.(Flusher); ok {
+			errs = append(errs, f.Flush())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Extractor turns a parsed HTML page into items. *parse.Extractor, built
@@ -81,28 +122,55 @@ type Page struct {
 }
 
 // finish hands the URL's record, with what was fetched and the items
-// extracted, to the run's Handler, then records it. Without a Handler it
-// is c.finish and allocates nothing. A Handler error stops the crawl like
-// a Sink error: the URL goes back to the frontier unrecorded.
+// extracted, to the run's Handler and the Sink, then counts it and sets the
+// outcome's final status. Without a Handler it allocates nothing. A Handler
+// or Sink error stops the crawl: the URL goes back to the frontier
+// unrecorded and uncounted, to be recorded by a later run.
 func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result, status frontier.Status) frontier.Outcome {
-	c := w.c
-	if c.handler == nil {
-		return c.finish(out, res, status)
+	c, r := w.c, w.r
+	if r.handler != nil {
+		if err := r.handler.HandlePage(ctx, w.newPage(res)); err != nil {
+			r.failHandler(err)
+			return c.cutOff(out)
+		}
 	}
-	p := &Page{Result: res}
+	if c.cfg.Sink != nil {
+		if err := c.cfg.Sink.Write(res); err != nil {
+			r.failHandler(err)
+			return c.cutOff(out)
+		}
+	}
+	out.Status = status
+	switch {
+	case res.Asset:
+		r.assets.Add(1)
+	case status == frontier.Failed:
+		r.failed.Add(1)
+		w.counted = true
+	default:
+		r.done.Add(1)
+		w.counted = true
+	}
+	return out
+}
+
+// newPage builds the Page of the current URL: the worker's own, reused,
+// for a borrowing Handler; a new one for a Handler that may keep it.
+func (w *worker) newPage(res *Result) *Page {
+	p := &w.page
+	if !w.r.borrows {
+		p = new(Page)
+	}
+	*p = Page{Result: res}
 	if w.resp != nil {
 		p.Header, p.Body = w.resp.Header, w.resp.Body
 	}
 	if w.parsed != nil {
 		p.Parsed = w.parsed
-		if c.cfg.Extractor != nil {
-			p.Items = c.cfg.Extractor.Extract(w.parsed)
+		if ex := w.c.cfg.Extractor; ex != nil {
+			p.Items = ex.Extract(w.parsed)
 		}
 	}
 	w.resp, w.parsed = nil, nil
-	if err := c.handler.HandlePage(ctx, p); err != nil {
-		c.sinkErr.CompareAndSwap(nil, &err)
-		return c.cutOff(out)
-	}
-	return c.finish(out, res, status)
+	return p
 }

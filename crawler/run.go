@@ -1,0 +1,99 @@
+package crawler
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// run is the state of one Run or Pages call: its counters, its MaxPages
+// and MaxPagesPerHost budgets, its Handler and the first Handler error. A
+// run builds it at its start, so a Crawler used again starts from zero;
+// Crawler.Progress reads the one under way.
+type run struct {
+	c       *Crawler
+	handler Handler // the run's: Config.Handler, or the one Pages brings
+	// borrows reports that handler uses a Page only until HandlePage
+	// returns (see Borrower): response bodies are then recycled.
+	borrows bool
+	budget  budget
+
+	done     atomic.Int64
+	failed   atomic.Int64
+	assets   atomic.Int64 // asset URLs recorded (Config.Assets)
+	inFlight atomic.Int64
+
+	hostMu    sync.Mutex
+	hostCount map[string]int // attempts per host, for MaxPagesPerHost
+
+	// handlerErr is the first error of the handler: the crawl stops on it.
+	handlerErr atomic.Pointer[error]
+}
+
+// newRun builds the state of a run whose records go to h.
+func (c *Crawler) newRun(h Handler) *run {
+	r := &run{c: c, handler: h, hostCount: make(map[string]int)}
+	r.budget.max = int64(c.cfg.MaxPages)
+	if b, ok := h.(Borrower); ok {
+		r.borrows = b.BorrowsPages()
+	}
+	return r
+}
+
+// progress is the run's live snapshot.
+func (r *run) progress() Progress {
+	return Progress{Done: r.done.Load(), Failed: r.failed.Load(), InFlight: r.inFlight.Load()}
+}
+
+// overHostBudget counts an attempt on host and reports whether it exceeds
+// MaxPagesPerHost.
+func (r *run) overHostBudget(host string) bool {
+	max := r.c.cfg.MaxPagesPerHost
+	if max <= 0 {
+		return false
+	}
+	r.hostMu.Lock()
+	defer r.hostMu.Unlock()
+	if r.hostCount[host] >= max {
+		return true
+	}
+	r.hostCount[host]++
+	return false
+}
+
+// failHandler records the handler's first error; the workers see it and
+// the crawl stops.
+func (r *run) failHandler(err error) {
+	r.handlerErr.CompareAndSwap(nil, &err)
+}
+
+// budget is the run's MaxPages accounting, and the only place it is kept.
+// A slot is a URL that may still be recorded as a page. The leaser takes a
+// slot for each lease it asks the frontier for and gives back those the
+// frontier did not fill; a worker keeps the slot of a page it recorded
+// (done or failed) and gives back every other: an asset, a URL over its
+// host's budget, a retry, a URL handed back unrecorded.
+type budget struct {
+	max     int64 // zero: unlimited
+	started atomic.Int64
+}
+
+// take reserves up to n slots and returns how many it got: n when the
+// budget is unlimited, zero when it is spent. Only the leaser takes.
+func (b *budget) take(n int) int {
+	if b.max <= 0 {
+		return n
+	}
+	n = int(min(int64(n), b.max-b.started.Load()))
+	if n <= 0 {
+		return 0
+	}
+	b.started.Add(int64(n))
+	return n
+}
+
+// give returns n slots.
+func (b *budget) give(n int) {
+	if b.max > 0 && n > 0 {
+		b.started.Add(-int64(n))
+	}
+}

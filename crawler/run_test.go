@@ -1,0 +1,105 @@
+package crawler_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/testsite"
+)
+
+// TestRunAgain checks that every Run starts from zero: a second Run of one
+// Crawler has its own MaxPages and MaxPagesPerHost budgets and counters,
+// and goes on with what the first left in the frontier.
+func TestRunAgain(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  crawler.Config
+		// second is the second run's seed path ("" for none), want the
+		// URLs each run records.
+		second string
+		want   [2]int64
+	}{
+		// The first run leaves most of the site queued: the second goes on.
+		{"max-pages", crawler.Config{MaxPages: 5}, "", [2]int64{5, 5}},
+		// The first run drops the URLs over the host's budget for good:
+		// the second has only its new seed, which its own budget allows.
+		{"max-pages-per-host", crawler.Config{MaxPagesPerHost: 5}, "/?again", [2]int64{5, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSite(t, testsite.Options{Pages: 40, PageBytes: 256})
+			cfg := tc.cfg
+			cfg.Concurrency, cfg.Rate = 2, -1
+			c, err := crawler.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			seeds := [][]string{{s.srv.URL + "/"}, nil}
+			if tc.second != "" {
+				seeds[1] = []string{s.srv.URL + tc.second}
+			}
+			for i := range seeds {
+				sum, err := c.Run(ctx, seeds[i]...)
+				if err != nil {
+					t.Fatalf("run %d: %v", i+1, err)
+				}
+				if sum.Done != tc.want[i] {
+					t.Errorf("run %d: done %d, want %d (%+v)", i+1, sum.Done, tc.want[i], sum)
+				}
+				if p := c.Progress(); p.Done != sum.Done || p.InFlight != 0 {
+					t.Errorf("run %d: Progress %+v after a run that did %d", i+1, p, sum.Done)
+				}
+			}
+			// "/?again" is the home page under another URL: it is fetched
+			// again, and nothing else is.
+			if n, want := s.site.Duplicates(), len(seeds[1]); n != want {
+				t.Errorf("%d pages fetched twice, want %d", n, want)
+			}
+		})
+	}
+}
+
+// failingWriter accepts n writes, then fails every one.
+type failingWriter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n--
+	return len(p), nil
+}
+
+// TestFailedRecordNotCounted checks that a URL whose record could not be
+// written is not counted done: the summary counts what reached the output,
+// and the crawl stops with the write error.
+func TestFailedRecordNotCounted(t *testing.T) {
+	s := newSite(t, testsite.Options{Pages: 40, PageBytes: 256})
+	w := &failingWriter{n: 3}
+	sink := crawler.NewJSONLines(w)
+	sink.FlushEvery = -1 // every line written through: the fourth fails
+	c, err := crawler.New(crawler.Config{Concurrency: 1, Rate: -1, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sum, err := c.Run(ctx, s.srv.URL+"/")
+	if err == nil {
+		t.Fatal("Run succeeded over a writer that fails")
+	}
+	if sum.Done+sum.Failed != 3 {
+		t.Errorf("summary %+v: %d URLs counted, but 3 records were written", sum, sum.Done+sum.Failed)
+	}
+}
