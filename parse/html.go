@@ -52,9 +52,11 @@ type Page struct {
 	// is empty and Found and Skipped are zero.
 	Links []string
 	// Assets are the canonical URLs of resources the page embeds (img,
-	// script, source, video, audio, embed and iframe src, and stylesheet
-	// link href), in document order, each once, at most MaxLinks of them.
-	// They are not pages to follow.
+	// script, source, video, audio, embed and iframe src, img and source
+	// srcset, video poster, object data, the href of a link whose rel is
+	// stylesheet or an icon, and the url() and @import references of
+	// <style> elements and style attributes), in document order, each
+	// once, at most MaxLinks of them. They are not pages to follow.
 	Assets []string
 	// Found is the number of distinct valid links before the MaxLinks cap.
 	Found int
@@ -223,7 +225,7 @@ func (c *collector) element(nd *html.Node) {
 			c.robots(content)
 		}
 	case atom.Link:
-		if rel, _ := attr(nd, "rel"); hasToken(rel, "stylesheet") {
+		if rel, _ := attr(nd, "rel"); isAssetRel(rel) {
 			if href, ok := attr(nd, "href"); ok {
 				c.assets = append(c.assets, href)
 			}
@@ -232,6 +234,16 @@ func (c *collector) element(nd *html.Node) {
 		if src, ok := attr(nd, "src"); ok {
 			c.assets = append(c.assets, src)
 		}
+		c.embedded(nd)
+	case atom.Object:
+		if data, ok := attr(nd, "data"); ok {
+			c.assets = append(c.assets, data)
+		}
+	case atom.Style:
+		c.styleSheet(nd)
+	}
+	if style, ok := attr(nd, "style"); ok {
+		c.assets = appendCSSURLs(c.assets, style)
 	}
 }
 

@@ -199,7 +199,7 @@ func TestParse(t *testing.T) {
 				<video src="v.mp4"><source src="v.webm"></video><audio src="a.ogg"></audio><embed src="e.swf"><iframe src="//frames.example/f"></iframe>
 				<img src="data:image/png;base64,AAAA"><a href="/page">p</a>`,
 			wantAssets: []string{
-				"https://example.com/s.css", "https://example.com/dir/alt.css", "https://example.com/app.js",
+				"https://example.com/s.css", "https://example.com/favicon.ico", "https://example.com/dir/alt.css", "https://example.com/app.js",
 				"https://example.com/dir/i.png", "https://example.com/dir/v.mp4", "https://example.com/dir/v.webm",
 				"https://example.com/dir/a.ogg", "https://example.com/dir/e.swf", "https://frames.example/f",
 			},
