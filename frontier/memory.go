@@ -397,6 +397,11 @@ func (m *Memory) Complete(ctx context.Context, outcomes []Outcome) error {
 		}
 		m.updateReadyLocked(h, now)
 		m.addLocked(o.Links, now)
+		for _, u := range o.Seen {
+			if m.seen.add(Fingerprint(u)) {
+				m.stats.Seen++
+			}
+		}
 	}
 	m.notifyLocked()
 	if len(expired) > 0 {
@@ -489,7 +494,33 @@ func (h *itemHeap) pop() item {
 	return top
 }
 
-// Renew implements Frontier. TODO(frontier helper): implement.
+// Renew implements Frontier: each lease still held expires a full LeaseTTL
+// from now.
 func (m *Memory) Renew(ctx context.Context, leases []Lease) error {
-	return fmt.Errorf("frontier: Renew not implemented yet")
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	now := time.Now()
+	m.reapLocked(now)
+	var expired []uint64
+	for _, rl := range leases {
+		l := m.byID[rl.ID]
+		if l == nil {
+			expired = append(expired, rl.ID)
+			continue
+		}
+		l.expires = now.Add(m.opts.LeaseTTL)
+		heap.Fix(&m.leases, l.index)
+	}
+	m.notifyLocked() // the reaping may have queued requests again
+	if len(expired) > 0 {
+		return fmt.Errorf("frontier: renew %d of %d leases (first lease %d): %w",
+			len(expired), len(leases), expired[0], ErrLeaseExpired)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -130,16 +131,24 @@ func (d *Disk) dropOverlaysLocked(gen uint64) {
 	}
 }
 
-// waitDurable blocks until generation gen is synced. It does not give up
-// on a context: the change is made already, and callers must not be told
-// otherwise; the wait is bounded by one commit interval and one sync.
-func (d *Disk) waitDurable(gen uint64) error {
+// waitDurable blocks until generation gen is synced or ctx ends. When ctx
+// ends first it returns ctx's error: the change is made in memory and will
+// be synced with its batch, but the caller is not told it is durable.
+func (d *Disk) waitDurable(ctx context.Context, gen uint64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for d.durableGen < gen && d.syncErr == nil {
 		ch := d.durableCh
 		d.mu.Unlock()
-		<-ch
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			d.mu.Lock()
+			if d.durableGen >= gen || d.syncErr != nil {
+				return d.syncErr
+			}
+			return ctx.Err()
+		}
 		d.mu.Lock()
 	}
 	return d.syncErr

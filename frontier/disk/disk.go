@@ -113,6 +113,10 @@ type Disk struct {
 	waiters     int
 	changed     chan struct{} // closed and replaced when waiters may proceed
 
+	// reserveIDs durably records that lease IDs below limit are taken; a
+	// seam for tests, which make it fail.
+	reserveIDs func(limit uint64) error
+
 	// Per-operation scratch, guarded by mu.
 	touched []*host
 	keyBuf  []byte
@@ -200,6 +204,9 @@ func Open(dir string, opts Options) (*Disk, error) {
 		stopped:    make(chan struct{}),
 	}
 	d.pending, d.spare, d.commitBatch = &opLog{}, &opLog{}, db.NewBatch()
+	d.reserveIDs = func(limit uint64) error {
+		return db.Set(keyLeaseID, binary.AppendUvarint(nil, limit), pebble.Sync)
+	}
 	if err := d.recover(); err != nil {
 		_ = db.Close()
 		_ = lock.Unlock()

@@ -121,9 +121,20 @@ func leaseKey(buf []byte, id uint64) []byte {
 	return binary.BigEndian.AppendUint64(buf, id)
 }
 
-// appendRequest encodes r: depth and attempts as varints, the parent with
-// its length, then the URL to the end.
+// kindMarker opens the encoding of a request of another kind than a page
+// (or of a negative depth): the kind follows it as one byte. Without it a
+// record is a page, which keeps the records of stores written before kinds
+// existed readable. As the first byte of an encoding without the marker it
+// would be the depth -1, which no request has.
+const kindMarker = 0x01
+
+// appendRequest encodes r: for a request that is not a page, kindMarker and
+// the kind; then depth and attempts as varints, the parent with its length,
+// then the URL to the end.
 func appendRequest(b []byte, r frontier.Request) []byte {
+	if r.Kind != frontier.KindPage || r.Depth < 0 {
+		b = append(b, kindMarker, byte(r.Kind))
+	}
 	b = binary.AppendVarint(b, int64(r.Depth))
 	b = binary.AppendVarint(b, int64(r.Attempts))
 	b = binary.AppendUvarint(b, uint64(len(r.Parent)))
@@ -133,6 +144,13 @@ func appendRequest(b []byte, r frontier.Request) []byte {
 
 func decodeRequest(b []byte) (frontier.Request, error) {
 	var r frontier.Request
+	if len(b) > 0 && b[0] == kindMarker {
+		if len(b) < 2 {
+			return r, errCorrupt
+		}
+		r.Kind = frontier.Kind(b[1])
+		b = b[2:]
+	}
 	depth, n := binary.Varint(b)
 	if n <= 0 {
 		return r, errCorrupt

@@ -3,7 +3,6 @@ package disk
 import (
 	"container/heap"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -43,7 +42,7 @@ func (d *Disk) Add(ctx context.Context, reqs []frontier.Request) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	return n, d.waitDurable(gen)
+	return n, d.waitDurable(ctx, gen)
 }
 
 // addLocked queues the requests not seen before. The seen check and mark are
@@ -53,31 +52,17 @@ func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 	added := 0
 	for _, r := range reqs {
 		fp := frontier.Fingerprint(r.URL)
-		if d.seen.mayContain(fp) {
-			seen := false
-			if _, ok := d.pendingFP[fp]; ok {
-				seen = true
-			} else if _, ok := d.flightFP[fp]; ok {
-				seen = true
-			} else if found, err := d.hasLocked(seenKey(d.keyBuf, fp)); err != nil {
-				return added, err
-			} else {
-				seen = found
-			}
-			if seen {
-				d.stats.Duplicates++
-				continue
-			}
+		if seen, err := d.seenLocked(fp); err != nil {
+			return added, err
+		} else if seen {
+			d.stats.Duplicates++
+			continue
 		}
 		h, err := d.hostLocked(frontier.HostOf(r.URL), now)
 		if err != nil {
 			return added, err
 		}
-		d.seen.add(fp)
-		d.pendingFP[fp] = struct{}{}
-		d.keyBuf = seenKey(d.keyBuf, fp)
-		d.pending.set(d.keyBuf, nil)
-		d.stats.Seen++
+		d.markSeenLocked(fp)
 		d.seq++
 		d.seqDirty = true
 		prio := encodePriority(d.opts.Scheduler.Priority(r))
@@ -86,6 +71,31 @@ func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 		added++
 	}
 	return added, nil
+}
+
+// seenLocked reports whether fp is in the seen set: the in-memory filter
+// rules most new fingerprints out; for the rest the marks of the batches
+// not yet applied, then the store, decide.
+func (d *Disk) seenLocked(fp uint64) (bool, error) {
+	if !d.seen.mayContain(fp) {
+		return false, nil
+	}
+	if _, ok := d.pendingFP[fp]; ok {
+		return true, nil
+	}
+	if _, ok := d.flightFP[fp]; ok {
+		return true, nil
+	}
+	return d.hasLocked(seenKey(d.keyBuf, fp))
+}
+
+// markSeenLocked adds fp, which seenLocked reported absent, to the seen set.
+func (d *Disk) markSeenLocked(fp uint64) {
+	d.seen.add(fp)
+	d.pendingFP[fp] = struct{}{}
+	d.keyBuf = seenKey(d.keyBuf, fp)
+	d.pending.set(d.keyBuf, nil)
+	d.stats.Seen++
 }
 
 func (d *Disk) hasLocked(key []byte) (bool, error) {
@@ -204,10 +214,15 @@ func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
 		now := time.Now()
 		d.reapLocked(now)
 		out, err := d.leaseLocked(now, maxN)
+		if err != nil {
+			// Leases or an error, never both: the requests leased before
+			// the failure go back where they were.
+			d.unleaseLocked(out)
+		}
 		d.endOpLocked(now)
 		if err != nil {
 			d.mu.Unlock()
-			return out, fmt.Errorf("disk: lease: %w", err)
+			return nil, fmt.Errorf("disk: lease: %w", err)
 		}
 		if len(out) > 0 {
 			d.mu.Unlock()
@@ -304,13 +319,24 @@ func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
 	return out, nil
 }
 
+// unleaseLocked takes back leases just handed out by leaseLocked: their
+// requests go back to their old places.
+func (d *Disk) unleaseLocked(out []frontier.Lease) {
+	for _, rl := range out {
+		l := d.byID[rl.ID]
+		heap.Remove(&d.leases, l.index)
+		d.releaseLocked(l)
+		d.enqueueLocked(l.host, l.it, false)
+	}
+}
+
 // newLeaseIDLocked returns the next lease ID, first reserving (and syncing)
 // another block of IDs when the reserved ones are used up, so that no ID is
 // handed out twice across restarts.
 func (d *Disk) newLeaseIDLocked() (uint64, error) {
 	if d.nextID >= d.idLimit {
 		limit := d.idLimit + leaseIDBlock
-		if err := d.db.Set(keyLeaseID, binary.AppendUvarint(nil, limit), pebble.Sync); err != nil {
+		if err := d.reserveIDs(limit); err != nil {
 			return 0, err
 		}
 		d.idLimit = limit
@@ -362,7 +388,7 @@ func (d *Disk) Complete(ctx context.Context, outcomes []frontier.Outcome) error 
 		return fmt.Errorf("disk: complete: %w", err)
 	}
 	if len(expired) < len(outcomes) {
-		if err := d.waitDurable(gen); err != nil {
+		if err := d.waitDurable(ctx, gen); err != nil {
 			return err
 		}
 	}
@@ -419,6 +445,16 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 		if _, err := d.addLocked(o.Links, now); err != nil {
 			return expired, err
 		}
+		for _, u := range o.Seen {
+			fp := frontier.Fingerprint(u)
+			seen, err := d.seenLocked(fp)
+			if err != nil {
+				return expired, err
+			}
+			if !seen {
+				d.markSeenLocked(fp)
+			}
+		}
 	}
 	return expired, nil
 }
@@ -443,7 +479,38 @@ func (d *Disk) Stats(ctx context.Context) (frontier.Stats, error) {
 	return d.stats, nil
 }
 
-// Renew implements frontier.Frontier. TODO(frontier helper): implement.
+// Renew implements frontier.Frontier: each lease still held expires a full
+// LeaseTTL from now. Like Lease it does not wait for the commit: the new
+// expiry reaches the store with the next one, and a crash queues every
+// leased request again whatever its expiry (see the package documentation).
 func (d *Disk) Renew(ctx context.Context, leases []frontier.Lease) error {
-	return errors.New("disk: Renew not implemented yet")
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return frontier.ErrClosed
+	}
+	now := time.Now()
+	d.reapLocked(now)
+	var expired []uint64
+	for _, rl := range leases {
+		l := d.byID[rl.ID]
+		if l == nil {
+			expired = append(expired, rl.ID)
+			continue
+		}
+		l.expires = now.Add(d.opts.LeaseTTL)
+		heap.Fix(&d.leases, l.index)
+		d.valBuf = appendLease(d.valBuf[:0], leaseRecord{expires: l.expires, key: l.it.key, req: l.it.req})
+		d.pending.set(leaseKey(d.keyBuf, l.id), d.valBuf)
+	}
+	d.endOpLocked(now)
+	d.notifyLocked() // the reaping may have queued requests again
+	if len(expired) > 0 {
+		return fmt.Errorf("disk: renew %d of %d leases (first lease %d): %w",
+			len(expired), len(leases), expired[0], frontier.ErrLeaseExpired)
+	}
+	return nil
 }
