@@ -14,6 +14,7 @@ import (
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/robots"
 	"github.com/hivecrawl/crawl/sitemap"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // Frontier is the work queue the crawler consumes; frontier.Memory and the
@@ -155,7 +156,7 @@ type Config struct {
 	Grace time.Duration
 	// Normalizer canonicalizes seeds (links are canonicalized by the
 	// Parser).
-	Normalizer parse.Normalizer
+	Normalizer urlnorm.Normalizer
 	// MaxLinks caps the distinct links the default Parser takes from one
 	// page; a page with more is recorded with Result.LinksTruncated. Zero
 	// means parse.DefaultMaxLinks (1,000); negative means no cap.

@@ -14,6 +14,7 @@ import (
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // recorder is a Handler that keeps every Page.
@@ -57,7 +58,7 @@ func TestHandlerSeesPagesAndAssets(t *testing.T) {
 	sink := crawler.NewJSONLines(&sunk)
 	c, err := crawler.New(crawler.Config{
 		Concurrency: 4, PerHost: 4, Rate: -1,
-		Normalizer: parse.Normalizer{StripParams: []string{"ref"}},
+		Normalizer: urlnorm.Normalizer{StripParams: []string{"ref"}},
 		Assets:     true,
 		MaxDepth:   1, // assets are fetched whatever the depth
 		Handler:    rec,

@@ -17,6 +17,7 @@ import (
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/robots"
 	"github.com/hivecrawl/crawl/testsite"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // Each test here crawls one case of the hostile server from its entry page
@@ -195,7 +196,7 @@ func TestHostileSessionIDTrap(t *testing.T) {
 	t.Run("strip-param", func(t *testing.T) {
 		h, u := startHostile(t, testsite.HostileOptions{})
 		cfg := hostileConfig()
-		cfg.Normalizer = parse.Normalizer{StripParams: []string{"sid", "utm_*"}}
+		cfg.Normalizer = urlnorm.Normalizer{StripParams: []string{"sid", "utm_*"}}
 		res := crawlHostile(t, h, cfg, 10*time.Second, u.Main+"/trap/session?sid=1")
 		wantCount(t, h, onMain, "/trap/session", 1)
 		for _, r := range h.RequestsFor(onMain, "/trap/session") {
@@ -234,7 +235,7 @@ func TestHostileDeepPathTrap(t *testing.T) {
 	t.Run("url length cap", func(t *testing.T) {
 		h, u := startHostile(t, testsite.HostileOptions{})
 		cfg := hostileConfig()
-		cfg.Normalizer = parse.Normalizer{MaxLength: 120}
+		cfg.Normalizer = urlnorm.Normalizer{MaxLength: 120}
 		crawlHostile(t, h, cfg, 10*time.Second, u.Main+"/trap/deep/")
 		want := 0
 		for path := "/trap/deep/"; len(u.Main+path) <= 120; path += "a/" {
@@ -283,14 +284,14 @@ func TestHostileLongURLs(t *testing.T) {
 	}
 	wantNever(t, h) // the 2,100 and 100,000-byte links
 	want := 0
-	for seg := "x"; len(u.Main+"/trap/grow/"+seg) <= parse.DefaultMaxLength; seg += seg {
+	for seg := "x"; len(u.Main+"/trap/grow/"+seg) <= urlnorm.DefaultMaxLength; seg += seg {
 		want++
 	}
 	if n := h.CountPrefix(onMain, "/trap/grow/"); n != want {
-		t.Errorf("%d growing URLs fetched, want %d (all up to %d bytes)", n, want, parse.DefaultMaxLength)
+		t.Errorf("%d growing URLs fetched, want %d (all up to %d bytes)", n, want, urlnorm.DefaultMaxLength)
 	}
 	for _, r := range h.Requests() {
-		if len(u.Main+r.URI) > parse.DefaultMaxLength {
+		if len(u.Main+r.URI) > urlnorm.DefaultMaxLength {
 			t.Errorf("requested a %d-byte URL", len(u.Main+r.URI))
 		}
 	}
@@ -772,7 +773,7 @@ func TestHostileWholeSite(t *testing.T) {
 		RetryBackoff: 50 * time.Millisecond,
 		// The site has about 1,050 pages besides its traps.
 		MaxPagesPerHost: 1500,
-		Normalizer:      parse.Normalizer{StripParams: []string{"sid", "utm_*"}},
+		Normalizer:      urlnorm.Normalizer{StripParams: []string{"sid", "utm_*"}},
 	}
 	client := fetch.New(fetch.Options{Timeout: cfg.Timeout, MaxBodyBytes: 10 << 20, MaxConnsPerHost: cfg.PerHost})
 	cfg.Fetcher = client
@@ -838,7 +839,7 @@ func TestHostileWholeSite(t *testing.T) {
 		}
 	}
 	for _, r := range h.Requests() {
-		if len(u.Main+r.URI) > parse.DefaultMaxLength {
+		if len(u.Main+r.URI) > urlnorm.DefaultMaxLength {
 			t.Errorf("requested a %d-byte URL", len(u.Main+r.URI))
 		}
 	}

@@ -19,7 +19,7 @@ var (
 )
 
 // Request is one URL to fetch. URL must already be canonical (see
-// parse.Normalizer.Canonical); backends normalize nothing.
+// urlnorm.Normalizer.Canonical); backends normalize nothing.
 type Request struct {
 	// URL is the canonical absolute URL.
 	URL string `json:"url"`

@@ -4,34 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hivecrawl/crawl/urlnorm"
 )
-
-// benchURLs mixes canonical URLs (the common case for links already seen
-// in canonical form) with ones that need work.
-var benchURLs = [...]string{
-	"https://www.example.com/articles/2024/05/some-article-title",
-	"https://www.example.com/search?q=go+crawler&page=2",
-	"HTTP://WWW.Example.COM:80/a/./b/../c/index.html?x=1&utm_source=news#top",
-	"https://example.com/%7euser/caf%c3%a9/file name.pdf",
-}
-
-func BenchmarkCanonical(b *testing.B) {
-	n := Normalizer{StripParams: []string{"utm_*", "fbclid"}}
-	for _, in := range benchURLs {
-		name := "canonical"
-		if out, _ := n.Canonical(in); out != in {
-			name = "rewritten"
-		}
-		b.Run(fmt.Sprintf("%s/%d", name, len(in)), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := n.Canonical(in); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
 
 // benchPage returns an ~8 KB page with 20 links: relative, absolute,
 // duplicated, with fragments and tracking parameters, and some assets.
@@ -67,7 +42,7 @@ nisi ut aliquip ex ea commodo consequat.</p><img src="/img/photo.jpg" alt="photo
 func BenchmarkParse(b *testing.B) {
 	body := benchPage()
 	page := mustURL(b, "https://www.example.com/news/today.html")
-	h := HTML{Normalizer: Normalizer{StripParams: []string{"utm_*"}}}
+	h := HTML{Normalizer: urlnorm.Normalizer{StripParams: []string{"ref"}}}
 	p, err := h.Parse(page, "text/html; charset=utf-8", body)
 	if err != nil || len(p.Links) != 20 {
 		b.Fatalf("setup: %d links, %v", len(p.Links), err)

@@ -1,24 +1,26 @@
 package parse
 
 import (
-	"errors"
+	"cmp"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // fuzzNormalizers are exercised on every fuzz input: the zero value and a
 // configured one with a short MaxLength, so ErrTooLong is reached often.
-var fuzzNormalizers = [...]Normalizer{
+var fuzzNormalizers = [...]urlnorm.Normalizer{
 	{},
-	{StripParams: []string{"utm_*", "sid", "*x"}, MaxLength: 120},
+	{StripParams: []string{"sid", "*x"}, KeepQueryOrder: true, MaxLength: 120},
 }
 
 // checkCanonical fails unless s is a canonical URL of n: a fixed point of
 // Canonical that net/url parses to an http(s) URL with a host, no longer
 // than MaxLength, that net/url writes back unchanged.
-func checkCanonical(t *testing.T, n Normalizer, from, s string) {
+func checkCanonical(t *testing.T, n urlnorm.Normalizer, from, s string) {
 	t.Helper()
 	again, err := n.Canonical(s)
 	if err != nil {
@@ -27,8 +29,8 @@ func checkCanonical(t *testing.T, n Normalizer, from, s string) {
 	if again != s {
 		t.Fatalf("not idempotent: %q -> %q -> %q", from, s, again)
 	}
-	if len(s) > n.maxLen() {
-		t.Fatalf("%q -> %q: %d bytes, over %d", from, s, len(s), n.maxLen())
+	if maxLen := cmp.Or(n.MaxLength, urlnorm.DefaultMaxLength); len(s) > maxLen {
+		t.Fatalf("%q -> %q: %d bytes, over %d", from, s, len(s), maxLen)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -45,72 +47,11 @@ func checkCanonical(t *testing.T, n Normalizer, from, s string) {
 	}
 }
 
-func FuzzCanonical(f *testing.F) {
-	for _, s := range []string{
-		"HTTP://Example.COM:80/a/./b/../c?x=1#frag",
-		"http://example.com/%7e%7E~",
-		"https://example.com/../../..",
-		"//other.example/x",
-		" \t/a\n/b\r ",
-		"http://bücher.example/café?q=日本&utm_source=x&&sid=1",
-		"http://[2001:DB8::1]:8080/%zz%4",
-		"javascript:alert(1)",
-		`http:\\example.com\a\..\b`,
-		"?a=1&b=%2f#x",
-		"../x/./y",
-		"http://u:p@h:0443/%2e%2E/",
-	} {
-		f.Add(s)
-	}
-	base := mustURL(f, "https://example.com/dir/page.html?q=1")
-	f.Fuzz(func(t *testing.T, in string) {
-		for _, n := range fuzzNormalizers {
-			out, err := n.Canonical(in)
-			if err != nil {
-				if !errors.Is(err, ErrScheme) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrTooLong) {
-					t.Fatalf("Canonical(%q): error %v wraps no sentinel", in, err)
-				}
-			} else {
-				checkCanonical(t, n, in, out)
-			}
-			res, err := n.Resolve(base, in)
-			if err == nil {
-				checkCanonical(t, n, in, res)
-			}
-			// On plain relative references, where browsers and RFC 3986
-			// agree, resolution must agree with net/url's.
-			if plainRef(in) {
-				ref, perr := url.Parse(in)
-				if perr != nil {
-					t.Fatalf("url.Parse(%q): %v", in, perr)
-				}
-				want, werr := n.Canonical(base.ResolveReference(ref).String())
-				if (err == nil) != (werr == nil) || res != want {
-					t.Fatalf("Resolve(%q) = %q, %v; net/url gives %q, %v", in, res, err, want, werr)
-				}
-			}
-		}
-	})
-}
-
-// plainRef reports whether s is a relative reference made only of
-// characters with the same meaning in RFC 3986 and the WHATWG URL standard.
-func plainRef(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/.?=&_-~#", c) >= 0) {
-			return false
-		}
-	}
-	// net/url drops an empty segment after "..", which RFC 3986 and
-	// browsers keep ("/a/..//b" is "//b").
-	return !strings.Contains(s, "//")
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add("text/html", []byte(`<title>x</title><base href="/b/"><a href="a">a</a><a href="//h/x" rel="nofollow">n</a><img src="i.png">`))
 	f.Add("", []byte(`<meta charset="windows-1251"><title>\xcf\xf0\xe8</title><a href="?q=\xef">x</a>`))
 	f.Add("text/html; charset=shift_jis", []byte("<a href=\"/\x93\xfa?q=\x93\xfa\">\x93\xfa</a>"))
+	f.Add("text/html", []byte(`<head><link rel=canonical href="?b=2&a=1&utm_source=x"><link rel="Canonical" href="//h/x"></head>`))
 	f.Add("text/html", []byte("<meta name=robots content=none><a href='x'>"))
 	f.Add("text/html", []byte("<svg><a href='x'><title>t</title></a></svg><template><a href=y></template>"))
 	f.Add("text/html", []byte("\xef\xbb\xbf<a href=\"  j\navascript:x \">x</a><area href=\"HTTP://[::1]:80/%zz\">"))
@@ -138,6 +79,9 @@ func FuzzParse(f *testing.F) {
 				checkCanonical(t, n, "asset", a)
 			}
 			checkCanonical(t, n, "base", p.Base.String())
+			if p.Canonical != "" {
+				checkCanonical(t, n, "canonical", p.Canonical)
+			}
 			if !utf8.ValidString(p.Title) || strings.Trim(p.Title, " \t\n\f\r") != p.Title {
 				t.Fatalf("Title %q", p.Title)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // sitePage renders page n of the synthetic site the benchmark in bench/
@@ -51,11 +52,11 @@ func BenchmarkParsePage(b *testing.B) {
 }
 
 // BenchmarkNormalizeLinks resolves and canonicalizes the hrefs of one page
-// through the public Normalizer.Resolve (which HTML.Parse does with the
+// through the public urlnorm.Normalizer.Resolve (which HTML.Parse does with the
 // base resolved once); per op is one page's worth of links.
 func BenchmarkNormalizeLinks(b *testing.B) {
 	u, _, hrefs := sitePage(b, 12345)
-	var n parse.Normalizer
+	var n urlnorm.Normalizer
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, href := range hrefs {
@@ -69,7 +70,7 @@ func BenchmarkNormalizeLinks(b *testing.B) {
 // the common case for seeds and for links that are written absolute.
 func BenchmarkCanonicalLinks(b *testing.B) {
 	u, _, hrefs := sitePage(b, 12345)
-	var n parse.Normalizer
+	var n urlnorm.Normalizer
 	var canon []string
 	for _, href := range hrefs {
 		if c, err := n.Resolve(u, href); err == nil {

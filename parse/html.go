@@ -11,6 +11,8 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"golang.org/x/text/encoding"
+
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // DefaultMaxLinks is the cap on links (and, separately, on assets) taken
@@ -23,7 +25,7 @@ const DefaultMaxLinks = 1000
 // read-only after construction and safe for concurrent use.
 type HTML struct {
 	// Normalizer resolves and canonicalizes every link and asset.
-	Normalizer Normalizer
+	Normalizer urlnorm.Normalizer
 	// MaxLinks caps the distinct links, and separately the distinct assets,
 	// taken from one page. Zero means DefaultMaxLinks; negative means no cap.
 	MaxLinks int
@@ -68,6 +70,13 @@ type Page struct {
 	Truncated bool
 	// AssetsTruncated reports that Assets was cut at MaxLinks.
 	AssetsTruncated bool
+	// Canonical is the canonical URL the page declares with <link
+	// rel="canonical" href> in its <head>, resolved against its base and
+	// canonicalized; empty when it declares none, when the href cannot be
+	// resolved, or when several declarations disagree (Google ignores
+	// conflicting canonical declarations, and so does this). It may equal
+	// the page's own URL.
+	Canonical string
 	// Doc is the parsed document (UTF-8), with Doc.Url set to URL, for
 	// extraction rules that need more than the facts above.
 	Doc *goquery.Document
@@ -98,12 +107,12 @@ func (h HTML) Validate() error {
 // anything. Parse fails only for an unusable pageURL or a decoding failure.
 func (h HTML) Parse(pageURL *url.URL, contentType string, body []byte) (*Page, error) {
 	if pageURL == nil {
-		return nil, fmt.Errorf("%w: nil page url", ErrInvalid)
+		return nil, fmt.Errorf("%w: nil page url", urlnorm.ErrInvalid)
 	}
 	n := &h.Normalizer
-	pageBase, err := n.newBase(pageURL.String())
+	pageBase, err := n.NewResolver(pageURL.String())
 	if err != nil {
-		return nil, fmt.Errorf("%w: page url %.100q", err, pageURL.String())
+		return nil, err
 	}
 	text, queryEnc, err := decode(body, contentType)
 	if err != nil {
@@ -126,16 +135,16 @@ func (h HTML) Parse(pageURL *url.URL, contentType string, body []byte) (*Page, e
 	scratch := make([]byte, 0, 256)
 	b := pageBase
 	if c.hasBase {
-		var s string
-		if s, scratch, err = n.resolve(scratch, &pageBase, c.baseHref); err == nil {
-			if nb, err := n.newBase(s); err == nil {
+		if s, err := pageBase.Resolve(c.baseHref); err == nil {
+			if nb, err := n.NewResolver(s); err == nil {
 				b = nb
 			}
 		}
 	}
-	if p.Base, err = url.Parse(b.s); err != nil {
+	if p.Base, err = url.Parse(b.Base()); err != nil {
 		p.Base = pageURL // unreachable: canonical URLs parse (fuzzed)
 	}
+	p.Canonical = canonicalOf(&b, c.canonicals)
 
 	limit := h.MaxLinks
 	if limit == 0 {
@@ -145,19 +154,19 @@ func (h HTML) Parse(pageURL *url.URL, contentType string, body []byte) (*Page, e
 		links := dedup{max: limit}
 		for _, ref := range c.links {
 			ref = encodeQuery(ref, queryEnc)
-			if scratch, err = n.appendResolved(scratch[:0], &b, ref); err != nil {
+			if scratch, err = b.AppendResolve(scratch[:0], ref); err != nil {
 				p.Skipped++
 				continue
 			}
-			links.add(scratch, ref, b.s)
+			links.add(scratch, ref, b.Base())
 		}
 		p.Links, p.Found, p.Truncated = links.list, links.found, links.truncated
 	}
 	assets := dedup{max: limit}
 	for _, ref := range c.assets {
 		ref = encodeQuery(ref, queryEnc)
-		if scratch, err = n.appendResolved(scratch[:0], &b, ref); err == nil {
-			assets.add(scratch, ref, b.s)
+		if scratch, err = b.AppendResolve(scratch[:0], ref); err == nil {
+			assets.add(scratch, ref, b.Base())
 		}
 	}
 	p.Assets, p.AssetsTruncated = assets.list, assets.truncated
@@ -173,6 +182,7 @@ type collector struct {
 	baseHref          string
 	noFollow, noIndex bool
 	links, assets     []string
+	canonicals        []string // href of each <link rel=canonical> in <head>
 }
 
 // walk visits every node under root in document order, without recursion
@@ -225,6 +235,11 @@ func (c *collector) element(nd *html.Node) {
 			c.robots(content)
 		}
 	case atom.Link:
+		if rel, _ := attr(nd, "rel"); hasToken(rel, "canonical") && nd.Parent != nil && nd.Parent.DataAtom == atom.Head {
+			if href, ok := attr(nd, "href"); ok {
+				c.canonicals = append(c.canonicals, href)
+			}
+		}
 		if rel, _ := attr(nd, "rel"); isAssetRel(rel) {
 			if href, ok := attr(nd, "href"); ok {
 				c.assets = append(c.assets, href)
@@ -340,6 +355,26 @@ func isASCIIString(s string) bool {
 	}
 	return true
 }
+
+// canonicalOf resolves the page's canonical declarations: the one URL
+// they agree on, or "" when there is none or they disagree.
+func canonicalOf(b *urlnorm.Resolver, hrefs []string) string {
+	canonical := ""
+	for _, href := range hrefs {
+		s, err := b.Resolve(href)
+		switch {
+		case err != nil:
+			return ""
+		case canonical != "" && s != canonical:
+			return ""
+		}
+		canonical = s
+	}
+	return canonical
+}
+
+// upperHex are the digits of a percent-escape.
+const upperHex = "0123456789ABCDEF"
 
 // smallSet is the size up to which dedup scans a slice instead of hashing.
 const smallSet = 32

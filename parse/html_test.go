@@ -11,6 +11,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 func mustURL(t testing.TB, s string) *url.URL {
@@ -171,9 +173,9 @@ func TestParse(t *testing.T) {
 			wantFound: 1,
 		},
 		{
-			name:      "utm params stripped",
-			h:         HTML{Normalizer: Normalizer{StripParams: []string{"utm_*"}}},
-			body:      `<a href="/a?utm_source=x&amp;id=1&amp;utm_medium=y">a</a><a href="/a?id=1">dup</a>`,
+			name:      "tracking and StripParams params stripped",
+			h:         HTML{Normalizer: urlnorm.Normalizer{StripParams: []string{"ref"}}},
+			body:      `<a href="/a?utm_source=x&amp;id=1&amp;ref=y">a</a><a href="/a?id=1">dup</a>`,
 			wantLinks: []string{"https://example.com/a?id=1"},
 			wantFound: 1,
 		},
@@ -468,6 +470,38 @@ func TestParseFastPathNoCopy(t *testing.T) {
 			}
 			if &text[0] != &tt.body[0] || enc != nil {
 				t.Errorf("decode copied the body or kept an encoding (%v)", enc)
+			}
+		})
+	}
+}
+
+func TestParseCanonical(t *testing.T) {
+	const pageURL = "https://example.com/dir/page.html?sort=price&id=7"
+	tests := []struct {
+		name, body, want string
+	}{
+		{"none", `<head><title>x</title></head>`, ""},
+		{"relative", `<head><link rel="canonical" href="page.html?id=7"></head>`, "https://example.com/dir/page.html?id=7"},
+		{"canonicalized", `<head><link rel=canonical href="HTTPS://Example.com/dir/page.html?utm_source=x&amp;id=7#f"></head>`, "https://example.com/dir/page.html?id=7"},
+		{"self", `<head><link rel="canonical" href="?id=7&amp;sort=price"></head>`, "https://example.com/dir/page.html?id=7&sort=price"},
+		{"against base", `<head><base href="/other/"><link rel="canonical" href="p"></head>`, "https://example.com/other/p"},
+		{"rel token list, any case", `<head><link rel="alternate CANONICAL" href="/c"></head>`, "https://example.com/c"},
+		{"other host", `<head><link rel="canonical" href="https://www.example.org/c"></head>`, "https://www.example.org/c"},
+		{"two that agree", `<head><link rel="canonical" href="/c"><link rel="canonical" href="https://example.com/c#x"></head>`, "https://example.com/c"},
+		{"two that disagree", `<head><link rel="canonical" href="/c"><link rel="canonical" href="/d"></head>`, ""},
+		{"in body ignored", `<head></head><body><link rel="canonical" href="/c"></body>`, ""},
+		{"unresolvable", `<head><link rel="canonical" href="javascript:x"></head>`, ""},
+		{"no href", `<head><link rel="canonical"></head>`, ""},
+		{"nofollow page keeps it", `<head><meta name="robots" content="nofollow"><link rel="canonical" href="/c"></head>`, "https://example.com/c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := HTML{}.Parse(mustURL(t, pageURL), "text/html", []byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Canonical != tt.want {
+				t.Errorf("Canonical = %q, want %q", p.Canonical, tt.want)
 			}
 		})
 	}

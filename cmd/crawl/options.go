@@ -17,6 +17,7 @@ import (
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/parse"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // errUsage marks errors in flags, config or seeds: exit status 2.
@@ -73,7 +74,7 @@ func defaultOptions() options {
 		Grace:        10 * time.Second,
 		Order:        "bfs",
 		MaxLinks:     parse.DefaultMaxLinks,
-		MaxURLLength: parse.DefaultMaxLength,
+		MaxURLLength: urlnorm.DefaultMaxLength,
 	}
 }
 
@@ -307,8 +308,8 @@ func (o *options) crawlerConfig() crawler.Config {
 }
 
 // normalizer is the URL canonicalization the options ask for.
-func (o *options) normalizer() parse.Normalizer {
-	return parse.Normalizer{StripParams: o.StripParams, MaxLength: o.MaxURLLength}
+func (o *options) normalizer() urlnorm.Normalizer {
+	return urlnorm.Normalizer{StripParams: o.StripParams, MaxLength: o.MaxURLLength}
 }
 
 // triBool is a boolean flag that may also be left unset (nil): --name and

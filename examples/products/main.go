@@ -25,6 +25,7 @@ import (
 	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // rules are the extraction rules, as configs/products.yaml has them in
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		PerHost:     4,
 		Rate:        20,
 		// Related-product links carry ?ref=related: one URL per product.
-		Normalizer: parse.Normalizer{StripParams: []string{"ref", "utm_*"}},
+		Normalizer: urlnorm.Normalizer{StripParams: []string{"ref"}},
 		Extractor:  extractor,
 	})
 	if err != nil {

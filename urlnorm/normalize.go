@@ -1,4 +1,4 @@
-package parse
+package urlnorm
 
 import (
 	"bytes"
@@ -13,13 +13,13 @@ import (
 var (
 	// ErrScheme means the URL's scheme is not http or https (javascript:,
 	// mailto:, tel:, data:, ftp: and so on).
-	ErrScheme = errors.New("parse: unsupported scheme")
+	ErrScheme = errors.New("urlnorm: unsupported scheme")
 	// ErrTooLong means the canonical URL would be longer than the
 	// Normalizer's MaxLength.
-	ErrTooLong = errors.New("parse: url too long")
+	ErrTooLong = errors.New("urlnorm: url too long")
 	// ErrInvalid means the input is not a usable URL: no scheme, an empty or
 	// malformed host, a bad port, or a nil or unusable base.
-	ErrInvalid = errors.New("parse: invalid url")
+	ErrInvalid = errors.New("urlnorm: invalid url")
 )
 
 // DefaultMaxLength is the MaxLength used when a Normalizer's is zero.
@@ -34,36 +34,57 @@ const DefaultMaxLength = 2048
 //     tabs, newlines and carriage returns removed anywhere (as browsers do);
 //   - scheme http or https only, lower-cased; anything else fails with
 //     ErrScheme;
-//   - user info removed; host lower-cased, percent-escapes in it decoded,
-//     internationalized names converted to punycode (IDNA lookup profile),
-//     trailing dots removed; only letters, digits, '-', '.', '_' are allowed
-//     in a host name; IPv6 literals are written in their RFC 5952 form;
+//   - user info removed (a canonical URL never carries a password); host
+//     lower-cased, percent-escapes in it decoded, internationalized names
+//     converted to punycode (IDNA lookup profile), trailing dots removed;
+//     only letters, digits, '-', '.', '_' are allowed in a host name; IPv6
+//     literals are written in their RFC 5952 form;
 //   - the scheme's default port (80 for http, 443 for https) and an empty
 //     port removed, leading zeros of a port removed;
 //   - an empty path becomes "/"; "." and ".." segments are resolved, and ".."
 //     never climbs above the root; a backslash in the path is a slash (as
-//     in browsers for http and https);
+//     in browsers for http and https); a ";jsessionid=..." path parameter
+//     is removed (up to the next ';' or '/');
 //   - percent-escapes of unreserved characters (ALPHA DIGIT - . _ ~) are
 //     decoded, the hex digits of every other escape are upper-cased, a '%'
 //     that does not start an escape becomes "%25", and space, control
 //     characters, non-ASCII bytes and `"<>\^`+"`"+`{|}` are percent-encoded,
 //     in both the path and the query;
-//   - query parameters keep their order; those named in StripParams and
-//     empty ones ("a=1&&b=2") are removed, and an empty query loses its '?';
+//   - query parameters that are empty ("a=1&&b=2"), tracking or session
+//     parameters (see TrackingParams) or named in StripParams are removed,
+//     unless named in KeepParams; the others are sorted by name, bytewise
+//     on their canonical form, parameters of the same name keeping their
+//     relative order (unless KeepQueryOrder); an empty query loses its '?';
 //   - the fragment is removed.
+//
+// So "?b=2&a=1&utm_source=x" and "?a=1&b=2" are one URL, as Scrapy's
+// canonicalize_url has it, except that values do not take part in the
+// order: "?a=2&a=1" stays as it is, because for repeated names the order
+// may carry meaning.
 //
 // Canonical forms are fixed points: Canonical(Canonical(x)) ==
 // Canonical(x), and Canonical returns its argument itself (no allocation)
 // when it is already canonical.
 //
-// The zero value is usable: it strips no parameters and allows 2048 bytes.
-// A Normalizer is read-only after construction and safe for concurrent use.
+// The zero value is the default canonicalization: tracking parameters
+// dropped, parameters sorted, 2048 bytes allowed. A Normalizer is
+// read-only after construction and safe for concurrent use.
 type Normalizer struct {
-	// StripParams names query parameters to remove. A name ending in '*' is
-	// a prefix: "utm_*" removes utm_source, utm_medium and so on. Names are
-	// matched case-sensitively against the parameter name in canonical form
-	// (so "utm%5Fsource" matches "utm_source"). Empty means strip nothing.
+	// StripParams names more query parameters to remove, besides
+	// TrackingParams. A name ending in '*' is a prefix: "ref_*" removes
+	// ref_src, ref_url and so on. Names are matched case-sensitively
+	// against the parameter name in canonical form (so "ref%5Fsrc" matches
+	// "ref_src"). Empty means only the tracking parameters.
 	StripParams []string
+	// KeepParams names query parameters to keep even though TrackingParams
+	// or StripParams would remove them, matched ASCII case-insensitively; a
+	// name ending in '*' is a prefix ("utm_*" keeps every utm_ parameter,
+	// "*" keeps every parameter). "jsessionid" also keeps the
+	// ";jsessionid=" path parameter.
+	KeepParams []string
+	// KeepQueryOrder keeps query parameters in the order the URL has them
+	// instead of sorting them by name.
+	KeepQueryOrder bool
 	// MaxLength caps the canonical URL's length in bytes; longer URLs fail
 	// with ErrTooLong. Zero (or negative) means DefaultMaxLength.
 	MaxLength int
@@ -72,11 +93,16 @@ type Normalizer struct {
 // Validate reports whether the Normalizer's fields are usable.
 func (n Normalizer) Validate() error {
 	if n.MaxLength < 0 {
-		return fmt.Errorf("parse: normalizer: negative MaxLength %d", n.MaxLength)
+		return fmt.Errorf("urlnorm: negative MaxLength %d", n.MaxLength)
 	}
 	for _, p := range n.StripParams {
 		if p == "" {
-			return errors.New("parse: normalizer: empty name in StripParams")
+			return errors.New("urlnorm: empty name in StripParams")
+		}
+	}
+	for _, p := range n.KeepParams {
+		if p == "" {
+			return errors.New("urlnorm: empty name in KeepParams")
 		}
 	}
 	return nil
@@ -84,12 +110,13 @@ func (n Normalizer) Validate() error {
 
 // Canonical returns the canonical form of the absolute URL raw. It fails
 // with an error wrapping ErrScheme, ErrTooLong or ErrInvalid; it never
-// panics, whatever raw holds.
+// panics, whatever raw holds. The error quotes raw with its user info
+// removed.
 func (n Normalizer) Canonical(raw string) (string, error) {
 	var scratch [256]byte
 	buf, err := n.appendCanonical(scratch[:0], raw)
 	if err != nil {
-		return "", fmt.Errorf("%w: %.100q", err, raw)
+		return "", fmt.Errorf("%w: %.100q", err, Redact(raw))
 	}
 	if string(buf) == raw {
 		return raw, nil
@@ -104,22 +131,87 @@ func (n Normalizer) Canonical(raw string) (string, error) {
 // Canonical. base must be an absolute http or https URL. It fails with an
 // error wrapping ErrScheme, ErrTooLong or ErrInvalid.
 //
-// For many references against one base, HTML.Parse resolves the base once;
-// Resolve canonicalizes base on every call.
+// For many references against one base, use a Resolver: Resolve
+// canonicalizes base on every call.
 func (n Normalizer) Resolve(base *url.URL, ref string) (string, error) {
 	if base == nil {
 		return "", fmt.Errorf("%w: nil base", ErrInvalid)
 	}
-	b, err := n.newBase(base.String())
+	r, err := n.NewResolver(base.String())
 	if err != nil {
-		return "", fmt.Errorf("%w: base %.100q", err, base.String())
+		return "", err
 	}
+	return r.Resolve(ref)
+}
+
+// Resolver resolves references against one base URL, canonicalized once.
+// Build it with Normalizer.NewResolver; it refers to that Normalizer,
+// which must not change while the Resolver is in use. A Resolver is
+// read-only and safe for concurrent use.
+type Resolver struct {
+	n *Normalizer
+	b base
+}
+
+// NewResolver canonicalizes baseURL, an absolute http or https URL, for
+// resolving references against it. It fails with an error wrapping
+// ErrScheme, ErrTooLong or ErrInvalid.
+func (n *Normalizer) NewResolver(baseURL string) (Resolver, error) {
+	b, err := n.newBase(baseURL)
+	if err != nil {
+		return Resolver{}, fmt.Errorf("%w: base %.100q", err, Redact(baseURL))
+	}
+	return Resolver{n: n, b: b}, nil
+}
+
+// Base returns the canonical base URL.
+func (r *Resolver) Base() string { return r.b.s }
+
+// Resolve is Normalizer.Resolve against the Resolver's base. The result
+// is ref or Base itself, not a copy, when it equals one of them.
+func (r *Resolver) Resolve(ref string) (string, error) {
 	var scratch [256]byte
-	s, _, err := n.resolve(scratch[:0], &b, ref)
+	buf, err := r.n.appendResolved(scratch[:0], &r.b, ref)
 	if err != nil {
-		return "", fmt.Errorf("%w: %.100q", err, ref)
+		return "", fmt.Errorf("%w: %.100q", err, Redact(ref))
 	}
-	return s, nil
+	switch string(buf) {
+	case ref:
+		return ref, nil
+	case r.b.s:
+		return r.b.s, nil
+	}
+	return string(buf), nil
+}
+
+// AppendResolve appends the canonical form of ref resolved against the
+// base to dst and returns the extended buffer, for callers that resolve
+// many references and keep few of them: it allocates nothing when dst has
+// room. Its errors are the bare sentinels ErrScheme, ErrTooLong and
+// ErrInvalid (no allocation either); dst's contents past its original
+// length are then unspecified.
+func (r *Resolver) AppendResolve(dst []byte, ref string) ([]byte, error) {
+	return r.n.appendResolved(dst, &r.b, ref)
+}
+
+// Redact returns rawURL with any user info removed, for logs, errors and
+// records. It returns rawURL itself when it has none (the common case,
+// which allocates nothing); it never fails: a string it cannot parse has
+// everything between "//" and the last '@' of its authority removed.
+func Redact(rawURL string) string {
+	i := strings.Index(rawURL, "//")
+	if i < 0 {
+		return rawURL
+	}
+	auth := rawURL[i+2:]
+	if end := strings.IndexAny(auth, "/?#\\"); end >= 0 {
+		auth = auth[:end]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return rawURL
+	}
+	return rawURL[:i+2] + rawURL[i+2+at+1:]
 }
 
 // maxLen is the effective MaxLength.
@@ -136,7 +228,7 @@ func (n *Normalizer) maxLen() int {
 // rejected before it is scanned.
 func (n *Normalizer) inputLimit() int { return 8 * n.maxLen() }
 
-// base is a canonical base URL with the offsets Resolve needs, computed
+// base is a canonical base URL with the offsets resolution needs, computed
 // once per page.
 type base struct {
 	s       string // canonical form
@@ -146,7 +238,8 @@ type base struct {
 	pathEnd int // index of '?' or len(s)
 }
 
-// newBase canonicalizes raw and records its offsets.
+// newBase canonicalizes raw and records its offsets. Its errors are bare
+// sentinels.
 func (n *Normalizer) newBase(raw string) (base, error) {
 	var scratch [256]byte
 	buf, err := n.appendCanonical(scratch[:0], raw)
@@ -170,23 +263,6 @@ func (n *Normalizer) newBase(raw string) (base, error) {
 	}
 	b.dirEnd = b.authEnd + strings.LastIndexByte(s[b.authEnd:b.pathEnd], '/') + 1
 	return b, nil
-}
-
-// resolve resolves ref against b into buf and returns the canonical string,
-// reusing ref or b.s when the result equals one of them, and buf for reuse.
-// Errors are bare sentinels (no allocation) for the caller to wrap or count.
-func (n *Normalizer) resolve(buf []byte, b *base, ref string) (string, []byte, error) {
-	buf, err := n.appendResolved(buf[:0], b, ref)
-	if err != nil {
-		return "", buf, err
-	}
-	switch string(buf) {
-	case ref:
-		return ref, buf, nil
-	case b.s:
-		return b.s, buf, nil
-	}
-	return string(buf), buf, nil
 }
 
 // appendCanonical appends the canonical form of the absolute URL raw.
@@ -303,6 +379,9 @@ func (n *Normalizer) appendRelative(buf []byte, pathStart int, rel string) []byt
 		end = i
 	}
 	buf = appendEscaped(buf, rel[:end], true)
+	if bytes.IndexByte(buf[pathStart:], ';') >= 0 {
+		buf = n.removeSessionParam(buf, pathStart)
+	}
 	// Dot segments are resolved after escape normalization, so "%2e%2E" is
 	// ".." too. Every dot segment follows a '/'.
 	if bytes.Contains(buf[pathStart:], []byte("/.")) {
@@ -347,59 +426,6 @@ func removeDotSegments(buf []byte, pathStart int) []byte {
 		}
 		r = end + 1
 	}
-}
-
-// appendQuery appends '?' and the normalized parameters of q, or nothing
-// when no parameter is left.
-func (n *Normalizer) appendQuery(buf []byte, q string) []byte {
-	qStart := len(buf)
-	buf = append(buf, '?')
-	first := true
-	for q != "" {
-		piece := q
-		if i := strings.IndexByte(q, '&'); i >= 0 {
-			piece, q = q[:i], q[i+1:]
-		} else {
-			q = ""
-		}
-		if piece == "" {
-			continue
-		}
-		mark := len(buf)
-		if !first {
-			buf = append(buf, '&')
-		}
-		key, val, hasVal := strings.Cut(piece, "=")
-		keyStart := len(buf)
-		buf = appendEscaped(buf, key, false)
-		if n.strip(buf[keyStart:]) {
-			buf = buf[:mark]
-			continue
-		}
-		if hasVal {
-			buf = append(buf, '=')
-			buf = appendEscaped(buf, val, false)
-		}
-		first = false
-	}
-	if first {
-		return buf[:qStart]
-	}
-	return buf
-}
-
-// strip reports whether the canonical parameter name key is in StripParams.
-func (n *Normalizer) strip(key []byte) bool {
-	for _, p := range n.StripParams {
-		if prefix, ok := strings.CutSuffix(p, "*"); ok {
-			if len(key) >= len(prefix) && string(key[:len(prefix)]) == prefix {
-				return true
-			}
-		} else if string(key) == p {
-			return true
-		}
-	}
-	return false
 }
 
 // appendEscaped appends s with percent-encoding normalized. In a path, a

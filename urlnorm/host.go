@@ -1,4 +1,4 @@
-package parse
+package urlnorm
 
 import (
 	"net/netip"

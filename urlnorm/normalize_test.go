@@ -1,4 +1,4 @@
-package parse
+package urlnorm
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestCanonical(t *testing.T) {
-	n := Normalizer{StripParams: []string{"utm_*", "fbclid", "sid"}}
+	n := Normalizer{StripParams: []string{"ref_*", "sid"}}
 	tests := []struct {
 		name, in, want string
 	}{
@@ -73,11 +73,12 @@ func TestCanonical(t *testing.T) {
 		{"plus kept", "http://example.com/?q=a+b", "http://example.com/?q=a+b"},
 
 		// Query.
-		{"order kept", "http://example.com/?b=2&a=1", "http://example.com/?b=2&a=1"},
+		{"order sorted", "http://example.com/?b=2&a=1", "http://example.com/?a=1&b=2"},
 		{"utm stripped", "http://example.com/?utm_source=x&a=1&utm_medium=y", "http://example.com/?a=1"},
 		{"escaped utm stripped", "http://example.com/?utm%5Fsource=x&a=1", "http://example.com/?a=1"},
 		{"exact names stripped", "http://example.com/?sid=1&sidx=2&fbclid=3", "http://example.com/?sidx=2"},
-		{"prefix is case-sensitive", "http://example.com/?UTM_source=x", "http://example.com/?UTM_source=x"},
+		{"tracking names fold case", "http://example.com/?UTM_source=x&FBCLID=y&PHPSESSID=z", "http://example.com/"},
+		{"own prefix is case-sensitive", "http://example.com/?REF_x=1&ref_y=2", "http://example.com/?REF_x=1"},
 		{"all stripped drops ?", "http://example.com/p?utm_source=x", "http://example.com/p"},
 		{"empty query", "http://example.com/p?", "http://example.com/p"},
 		{"empty query before fragment", "http://example.com/p?#f", "http://example.com/p"},
@@ -166,7 +167,7 @@ func TestCanonicalErrors(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Canonical(%q) = %q, %v; want error %v", tt.in, got, err, tt.want)
 			}
-			if !strings.HasPrefix(err.Error(), "parse: ") {
+			if !strings.HasPrefix(err.Error(), "urlnorm: ") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
 		})
@@ -300,14 +301,12 @@ func TestNormalizerValidate(t *testing.T) {
 		{"configured", Normalizer{StripParams: []string{"utm_*", "sid"}, MaxLength: 4096}, false},
 		{"negative length", Normalizer{MaxLength: -1}, true},
 		{"empty param", Normalizer{StripParams: []string{""}}, true},
+		{"empty kept param", Normalizer{KeepParams: []string{"a", ""}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.n.Validate(); (err != nil) != tt.wantErr {
 				t.Errorf("Validate() = %v, wantErr %v", err, tt.wantErr)
-			}
-			if err := (HTML{Normalizer: tt.n}).Validate(); (err != nil) != tt.wantErr {
-				t.Errorf("HTML.Validate() = %v, wantErr %v", err, tt.wantErr)
 			}
 		})
 	}
