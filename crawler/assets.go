@@ -1,12 +1,26 @@
 package crawler
 
-import "github.com/hivecrawl/crawl/frontier"
+import (
+	"mime"
+	"net/url"
+	"strings"
+
+	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/parse"
+)
 
 // Asset requests are marked by a negative depth: an asset found on a page
-// at depth d is queued at depth -(d+1). The mark needs no new field in
-// frontier.Request, so every backend persists it as is; seeds have depth 0,
-// so it is never ambiguous. Under breadth-first order (depth as priority)
-// a host's assets go before its next pages.
+// at depth d is queued at depth -(d+1), and one found in a style sheet
+// fetched as an asset one lower again (an @import's own images and
+// imports). The mark needs no new field in frontier.Request, so every
+// backend persists it as is; seeds have depth 0, so it is never
+// ambiguous. Under breadth-first order (depth as priority) a host's assets
+// go before its next pages.
+
+// maxStylesheetNesting bounds, under MaxDepth, how many style sheets deep
+// an @import chain is followed past the page that embeds the first one.
+const maxStylesheetNesting = 8
 
 // isAsset reports whether r was queued as an asset.
 func isAsset(r frontier.Request) bool { return r.Depth < 0 }
@@ -23,10 +37,65 @@ func (w *worker) withAssets(parent frontier.Request, links []frontier.Request, a
 		links = w.linkScratch()
 	}
 	depth := -(parent.Depth + 1)
+	if isAsset(parent) {
+		depth = parent.Depth - 1
+	}
 	for _, a := range assets {
 		if w.c.scope.allows(a) {
 			links = append(links, frontier.Request{URL: a, Depth: depth, Parent: parent.URL})
 		}
 	}
 	return w.keepLinks(links)
+}
+
+// isStylesheet reports whether a response's Content-Type is text/css.
+func isStylesheet(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(contentType)), ";")
+	}
+	return mt == "text/css"
+}
+
+// stylesheetAssets returns the in-scope url() and @import references of a
+// style sheet fetched as the asset req, canonical and each once (at most
+// MaxLinks of them), as asset requests one level further. With MaxDepth
+// set, @import chains end maxStylesheetNesting style sheets past the
+// deepest page, so that a site cannot make an endless chain of them; a
+// style sheet that is not text/css, or failed, contributes nothing.
+func (w *worker) stylesheetAssets(req frontier.Request, resp *fetch.Response) []frontier.Request {
+	c := w.c
+	if !isAsset(req) || resp == nil || resp.Status < 200 || resp.Status > 299 || !isStylesheet(resp.ContentType) {
+		return nil
+	}
+	if c.cfg.MaxDepth > 0 && -req.Depth > c.cfg.MaxDepth+1+maxStylesheetNesting {
+		return nil
+	}
+	base, err := url.Parse(resp.FinalURL)
+	if err != nil || resp.FinalURL == "" {
+		if base, err = url.Parse(req.URL); err != nil {
+			return nil
+		}
+	}
+	limit := c.cfg.MaxLinks
+	if limit == 0 {
+		limit = parse.DefaultMaxLinks
+	}
+	var assets []string
+	seen := make(map[string]bool)
+	for _, ref := range parse.ScanCSS(string(resp.Body)) {
+		if ref.URL == "" {
+			continue
+		}
+		abs, err := c.cfg.Normalizer.Resolve(base, ref.URL)
+		if err != nil || seen[abs] {
+			continue
+		}
+		if limit > 0 && len(assets) >= limit {
+			break
+		}
+		seen[abs] = true
+		assets = append(assets, abs)
+	}
+	return w.withAssets(req, nil, assets)
 }
