@@ -21,6 +21,7 @@ import (
 	"github.com/gocolly/colly/v2"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -195,12 +196,12 @@ func fetchLoop(ctx context.Context, seeds []string, pages, conc, perHost int, pa
 // encoded and discarded, no metrics observer), under the CPU profiler, and
 // writes an allocation profile at the end.
 func libCrawl(ctx context.Context, seeds []string, conc, perHost int, cpuProfile, memProfile string, stderr io.Writer) error {
-	sink := crawler.NewJSONLines(io.Discard)
+	sink := output.NewJSONLines(io.Discard)
 	c, err := crawler.New(crawler.Config{
 		Concurrency: conc,
 		PerHost:     perHost,
 		Rate:        -1,
-		Sink:        sink,
+		Handler:     sink,
 	})
 	if err != nil {
 		return err

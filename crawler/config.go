@@ -45,12 +45,6 @@ type Robots interface {
 	Check(ctx context.Context, u *url.URL) (robots.Decision, error)
 }
 
-// Sink receives one Result per URL attempted. Write is called from many
-// workers at once and must be safe for concurrent use.
-type Sink interface {
-	Write(r *Result) error
-}
-
 // Observer is told about the crawl as it happens (metrics, progress). Its
 // methods are called from many workers at once and must be cheap and safe
 // for concurrent use. Embed NopObserver to implement only some of them.
@@ -109,57 +103,70 @@ const (
 	ScopeAny    = "any"    // every http(s) URL
 )
 
-// Config configures a Crawler. It is plain data; the zero value crawls
-// politely with the project's own components. Nil interface fields are
-// filled with defaults by New.
+// Config configures a Crawler. It is plain data. Start from DefaultConfig,
+// which holds the command line's defaults: a zero field means what the
+// same flag set to zero means on the command line (Rate 0 is unlimited,
+// Retries 0 none, MaxLinks 0 no cap, Grace 0 none), so the zero Config is
+// not polite. Each field's comment gives its zero value and, in brackets,
+// the command line's default (DefaultConfig's). Nil interface fields are
+// filled with the project's components by New.
 type Config struct {
-	// Concurrency is the number of workers. Zero means 16.
+	// Concurrency is the number of workers, at most MaxConcurrency. Zero
+	// means 16. [--concurrency 16]
 	Concurrency int
-	// PerHost caps requests in flight per host. Zero means 2.
+	// PerHost caps requests in flight per host. Zero means 2. [--per-host 2]
 	PerHost int
-	// Rate is requests per second per host. Zero means 5; negative means
-	// unlimited.
+	// Rate is requests per second per host. Zero means unlimited, as does
+	// a negative rate. [--rate 5]
 	Rate float64
 	// Scheduler orders requests; nil means breadth first. Its HostDelay is
 	// used as is, so a custom scheduler should include the rate's delay.
 	Scheduler frontier.Scheduler
 	// UserAgent is sent with every request and matched against robots.txt
 	// groups by its product token. Empty means DefaultUserAgent.
+	// [--user-agent DefaultUserAgent]
 	UserAgent string
-	// IgnoreRobots skips robots.txt entirely.
+	// IgnoreRobots skips robots.txt entirely. [off]
 	IgnoreRobots bool
-	// Scope is ScopeHost (the default when empty), ScopeDomain or ScopeAny.
+	// Scope is ScopeHost, ScopeDomain or ScopeAny. Empty means ScopeHost.
+	// [--scope host]
 	Scope string
 	// Include, when not empty, keeps only URLs matching one of them.
 	Include []*regexp.Regexp
 	// Exclude drops URLs matching any of them.
 	Exclude []*regexp.Regexp
 	// MaxDepth drops links deeper than this. Zero means unlimited.
+	// [--max-depth 0]
 	MaxDepth int
 	// MaxPages stops the crawl after this many URLs are attempted. Zero
-	// means unlimited.
+	// means unlimited. [--max-pages 0]
 	MaxPages int
 	// MaxPagesPerHost caps URLs attempted per host. Zero means unlimited.
+	// [--max-pages-per-host 0]
 	MaxPagesPerHost int
 	// Timeout bounds one whole request, body included. Zero means 30s.
+	// [--timeout 30s]
 	Timeout time.Duration
 	// MaxBodyBytes caps the decompressed body. Zero means 10 MiB.
+	// [--max-body 10MiB]
 	MaxBodyBytes int64
 	// Retries is how often a network error, 429 or 5xx is retried. Zero
-	// means 2; negative means none.
+	// means none, as does a negative count. [--retries 2]
 	Retries int
 	// RetryBackoff is the first retry's delay, doubled each attempt, with
 	// jitter; a Retry-After header overrides it when longer. Zero means 1s.
+	// [1s; no flag]
 	RetryBackoff time.Duration
 	// Grace is how long in-flight requests may finish after Run's context
-	// ends. Zero means 10s.
+	// ends. Zero means none: they are cut off at once. [--grace 10s]
 	Grace time.Duration
 	// Normalizer canonicalizes seeds (links are canonicalized by the
 	// Parser).
 	Normalizer urlnorm.Normalizer
 	// MaxLinks caps the distinct links the default Parser takes from one
-	// page; a page with more is recorded with Result.LinksTruncated. Zero
-	// means parse.DefaultMaxLinks (1,000); negative means no cap.
+	// page (and the assets it takes); a page with more is recorded with
+	// Result.LinksTruncated. Zero means no cap, as does a negative count.
+	// [--max-links 1000, parse.DefaultMaxLinks]
 	MaxLinks int
 	// DenyPrivate makes the default Fetcher refuse to connect to addresses
 	// that are not public (private, loopback, link-local such as
@@ -199,13 +206,13 @@ type Config struct {
 	// origin's robots.txt is fetched once for all of them. Nil keeps them
 	// to this crawler.
 	RobotsStore robots.Store
-	// Sink receives results; nil discards them.
-	Sink Sink
 	// Observer is told about the crawl; nil means nobody.
 	Observer Observer
-	// Handler is told about every recorded URL with its response, parsed
-	// page and items; nil means nobody, and no response outlives its
-	// processing.
+	// Handler is told about every recorded URL with its Result, response,
+	// parsed page and items: the one way to receive the crawl's records
+	// (output.JSONLines writes them as JSON lines; crawler.Handlers chains
+	// several). Nil records nothing. A Handler that is a Flusher is
+	// flushed when Run or Pages returns.
 	Handler Handler
 	// Extractor extracts items from each parsed HTML page for the Handler
 	// (and for Pages); nil extracts nothing. It runs only when a Handler
@@ -216,36 +223,103 @@ type Config struct {
 // ErrConfig is wrapped by every error Validate returns.
 var ErrConfig = errors.New("crawler: invalid config")
 
-// Validate reports the first invalid field.
+// MaxConcurrency is the most workers a Crawler runs. Each worker holds
+// buffers of its own; past a few thousand they cost memory (a million took
+// 4.9 GB for a 20-page crawl) and buy nothing, since PerHost and Rate bound
+// the requests any one host gets.
+const MaxConcurrency = 10_000
+
+// DefaultConfig returns the configuration the command line starts from:
+// 16 workers, 2 requests in flight and 5 requests a second per host,
+// robots.txt obeyed, the seeds' hosts only, 30s per request, 10 MiB per
+// body, 2 retries a second apart and doubling, 10s of grace on
+// cancellation, 1,000 links per page and URLs of up to 2,048 bytes. Set
+// the fields to change on the Config it returns.
+func DefaultConfig() Config {
+	return Config{
+		Concurrency:  16,
+		PerHost:      2,
+		Rate:         5,
+		UserAgent:    DefaultUserAgent,
+		Scope:        ScopeHost,
+		Timeout:      30 * time.Second,
+		MaxBodyBytes: 10 << 20,
+		Retries:      2,
+		RetryBackoff: time.Second,
+		Grace:        10 * time.Second,
+		MaxLinks:     parse.DefaultMaxLinks,
+		Normalizer:   urlnorm.Normalizer{MaxLength: urlnorm.DefaultMaxLength},
+	}
+}
+
+// ConfigError is the error Validate returns: one field and what is wrong
+// with it. It wraps ErrConfig.
+type ConfigError struct {
+	// Field names the field as the command line's flag and the YAML key
+	// spell it ("max-body", "per-host").
+	Field string
+	// Problem says what is wrong, in words ("must not be negative (got -3)").
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%v: %s %s", ErrConfig, e.Field, e.Problem)
+}
+
+// Unwrap returns ErrConfig.
+func (e *ConfigError) Unwrap() error { return ErrConfig }
+
+// Validate reports the first invalid field as a *ConfigError.
 func (c *Config) Validate() error {
+	bad := func(field, format string, a ...any) error {
+		return &ConfigError{Field: field, Problem: fmt.Sprintf(format, a...)}
+	}
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"concurrency", c.Concurrency}, {"per-host", c.PerHost}, {"max-depth", c.MaxDepth},
+		{"max-pages", c.MaxPages}, {"max-pages-per-host", c.MaxPagesPerHost}} {
+		if f.n < 0 {
+			return bad(f.name, "must not be negative (got %d)", f.n)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"timeout", c.Timeout}, {"grace", c.Grace}, {"retry-backoff", c.RetryBackoff}} {
+		if f.d < 0 {
+			return bad(f.name, "must not be negative (got %s)", f.d)
+		}
+	}
 	switch {
-	case c.Concurrency < 0:
-		return fmt.Errorf("%w: concurrency must not be negative (got %d)", ErrConfig, c.Concurrency)
-	case c.PerHost < 0:
-		return fmt.Errorf("%w: per-host must not be negative (got %d)", ErrConfig, c.PerHost)
-	case c.MaxDepth < 0, c.MaxPages < 0, c.MaxPagesPerHost < 0:
-		return fmt.Errorf("%w: max-depth, max-pages and max-pages-per-host must not be negative", ErrConfig)
-	case c.Timeout < 0, c.Grace < 0, c.RetryBackoff < 0:
-		return fmt.Errorf("%w: durations must not be negative", ErrConfig)
+	case c.Concurrency > MaxConcurrency:
+		return bad("concurrency", "%d is more than %d workers: each costs memory, and --per-host and --rate bound what a host gets anyway", c.Concurrency, MaxConcurrency)
 	case c.MaxBodyBytes < 0:
-		return fmt.Errorf("%w: max-body must not be negative", ErrConfig)
+		return bad("max-body", "must not be negative (got %d)", c.MaxBodyBytes)
 	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || (c.Rate > 0 && c.Rate < MinRate):
 		// A delay of a day or more between requests would overflow, or never end.
-		return fmt.Errorf("%w: rate %g: want at least %g requests per second per host, or unlimited", ErrConfig, c.Rate, MinRate)
+		return bad("rate", "%g: want at least %g requests per second per host, or 0 for unlimited", c.Rate, MinRate)
 	}
 	switch c.Scope {
 	case "", ScopeHost, ScopeDomain, ScopeAny:
 	default:
-		return fmt.Errorf("%w: scope %q: want host, domain or any", ErrConfig, c.Scope)
+		return bad("scope", "%q: want host, domain or any", c.Scope)
+	}
+	if c.Normalizer.MaxLength < 0 {
+		return bad("max-url-length", "must not be negative (got %d)", c.Normalizer.MaxLength)
+	}
+	if err := c.Normalizer.Validate(); err != nil {
+		return bad("strip-param", "%v", err)
 	}
 	if err := c.SitemapLimits.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrConfig, err)
+		return bad("sitemap-limits", "%v", err)
 	}
 	return nil
 }
 
-// withDefaults returns c with zero fields replaced by their defaults
-// (components excepted: New builds those).
+// withDefaults returns c with the zero fields that stand for a default
+// replaced by it, and the others in the form the components take (a
+// negative MaxLinks is parse.HTML's "no cap"). Components are left to New.
 func (c Config) withDefaults() Config {
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
@@ -253,8 +327,8 @@ func (c Config) withDefaults() Config {
 	if c.PerHost == 0 {
 		c.PerHost = 2
 	}
-	if c.Rate == 0 {
-		c.Rate = 5
+	if c.Rate < 0 {
+		c.Rate = 0
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent
@@ -268,16 +342,14 @@ func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 10 << 20
 	}
-	if c.Retries == 0 {
-		c.Retries = 2
-	} else if c.Retries < 0 {
+	if c.Retries < 0 {
 		c.Retries = 0
 	}
 	if c.RetryBackoff == 0 {
 		c.RetryBackoff = time.Second
 	}
-	if c.Grace == 0 {
-		c.Grace = 10 * time.Second
+	if c.MaxLinks == 0 {
+		c.MaxLinks = -1
 	}
 	return c
 }
@@ -288,14 +360,31 @@ const MinRate = 1.0 / 86400
 // HostDelay is the delay between two requests to one host that Rate asks
 // for: zero when unlimited.
 func (c Config) HostDelay() time.Duration {
-	r := c.Rate
-	if r == 0 {
-		r = 5
-	}
-	if r < 0 {
+	if c.Rate <= 0 {
 		return 0
 	}
-	return time.Duration(float64(time.Second) / r)
+	return time.Duration(float64(time.Second) / c.Rate)
+}
+
+// FrontierOptions returns the frontier.Options a backend should be opened
+// with to serve this configuration: its Scheduler (breadth first over
+// HostDelay when nil), PerHost as the in-flight cap, LeaseTTL, and Strict
+// when MaxDepth is set (a depth limit is exact only if every page is first
+// found at its shortest depth: the frontier then leases level by level).
+// New opens the built-in frontier with them; a program that opens another
+// backend, such as frontier/disk for a resumable crawl, should too.
+func (c Config) FrontierOptions() frontier.Options {
+	c = c.withDefaults()
+	sched := c.Scheduler
+	if sched == nil {
+		sched = frontier.BreadthFirst{Delay: c.HostDelay()}
+	}
+	return frontier.Options{
+		Scheduler:       sched,
+		PerHostInFlight: c.PerHost,
+		LeaseTTL:        c.LeaseTTL(),
+		Strict:          c.MaxDepth > 0,
+	}
 }
 
 // LeaseTTL is the lease time a frontier should give this crawler's
@@ -305,10 +394,3 @@ func (c Config) LeaseTTL() time.Duration {
 	c = c.withDefaults()
 	return 2*c.Timeout + c.Grace + time.Minute
 }
-
-// SinkFunc adapts a function to a Sink. The function is called from many
-// workers at once unless Concurrency is 1.
-type SinkFunc func(r *Result) error
-
-// Write implements Sink.
-func (f SinkFunc) Write(r *Result) error { return f(r) }

@@ -43,18 +43,9 @@ func New(cfg Config) (*Crawler, error) {
 	}
 	cfg = cfg.withDefaults()
 	if cfg.Frontier == nil {
-		sched := cfg.Scheduler
-		if sched == nil {
-			sched = frontier.BreadthFirst{Delay: cfg.HostDelay()}
-		}
-		cfg.Frontier = frontier.NewMemory(frontier.Options{
-			Scheduler:       sched,
-			PerHostInFlight: cfg.PerHost,
-			LeaseTTL:        inProcessLeaseTTL,
-			// A depth limit is exact only if every page is first found at
-			// its shortest depth: lease level by level.
-			Strict: cfg.MaxDepth > 0,
-		})
+		opts := cfg.FrontierOptions()
+		opts.LeaseTTL = inProcessLeaseTTL
+		cfg.Frontier = frontier.NewMemory(opts)
 	}
 	if cfg.Fetcher == nil {
 		client := fetch.New(fetch.Options{
@@ -80,7 +71,7 @@ func New(cfg Config) (*Crawler, error) {
 	}
 	return &Crawler{
 		cfg:   cfg,
-		scope: newScope(cfg.Scope, cfg.Include, cfg.Exclude),
+		scope: newScope(cfg.Scope, cfg.Include, cfg.Exclude, cfg.Normalizer),
 	}, nil
 }
 
@@ -128,9 +119,17 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
 
 // run is Run with the run's own handler and grace period (Pages brings
 // its own).
-func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds []string) (Summary, error) {
+func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds []string) (_ Summary, err error) {
 	r := c.newRun(h)
 	c.cur.Store(r)
+	defer func() {
+		// Whatever stopped the crawl, nothing it recorded stays in a buffer.
+		if f, ok := c.cfg.Handler.(Flusher); ok {
+			if ferr := f.Flush(); ferr != nil && err == nil {
+				err = fmt.Errorf("crawler: flush records: %w", ferr)
+			}
+		}
+	}()
 	start := time.Now()
 	reqs := make([]frontier.Request, 0, len(seeds))
 	for _, s := range seeds {
@@ -219,6 +218,13 @@ func (e *hopError) Error() string { return e.detail }
 // Class returns the error class, which package fetch keeps.
 func (e *hopError) Class() string { return e.class }
 
+// isUnreachable reports whether a robots.txt check failed because the host
+// gave no answer, rather than answering 5xx.
+func isUnreachable(err error) bool {
+	var fe *robots.FetchError
+	return errors.As(err, &fe)
+}
+
 // checkHop re-checks a redirect target against scope and robots.txt.
 func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 	if !c.scope.allowsURL(u) {
@@ -228,8 +234,8 @@ func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 		d, err := c.cfg.Robots.Check(ctx, u)
 		if err != nil {
 			class := ClassRobotsUnavailable
-			if fetch.ClassOf(err) == fetch.ClassDenied {
-				class = fetch.ClassDenied
+			if fc := fetch.ClassOf(err); fc == fetch.ClassDenied || isUnreachable(err) {
+				class = fc
 			}
 			return &hopError{class: class, detail: "redirect target's robots.txt: " + err.Error()}
 		}
@@ -246,7 +252,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	c, r := w.c, w.r
 	req := l.Request
 	out := frontier.Outcome{Lease: l, Status: frontier.Done}
-	res := Result{URL: req.URL, Depth: req.Depth, Parent: req.Parent, Attempts: req.Attempts + 1}
+	// FetchedAt is the attempt's time, also for a URL not fetched (refused
+	// by robots.txt, its host unreachable); a fetch sets it again.
+	res := Result{URL: req.URL, Depth: req.Depth, Parent: req.Parent, Attempts: req.Attempts + 1, FetchedAt: time.Now().UTC()}
 	w.resp, w.parsed = nil, nil
 	asset := isAsset(req)
 	if asset {
@@ -274,6 +282,17 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			// DenyPrivate refused the host's address: it will not change by
 			// waiting, so this is final.
 			res.Error, res.Detail = fetch.ClassDenied, err.Error()
+			return w.finish(ctx, out, &res, frontier.Failed)
+		case isUnreachable(err):
+			// No answer for robots.txt (DNS, connect, TLS, timeout): the
+			// host failed, and the URL fails as its fetch would have, with
+			// the same class, retries and backoff.
+			class := fetch.ClassOf(err)
+			res.Error, res.Detail = class, err.Error()
+			if retryable(class) && req.Attempts < c.cfg.Retries {
+				c.cfg.Observer.Retried(class)
+				return c.retry(out, req.Attempts, 0)
+			}
 			return w.finish(ctx, out, &res, frontier.Failed)
 		case errors.Is(err, robots.ErrUnavailable):
 			if req.Attempts < c.cfg.Retries {
@@ -378,6 +397,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		if r.handler != nil {
 			w.parsed = page
 		}
+	}
+	if asset && c.cfg.Assets {
+		out.Links = w.stylesheetAssets(req, resp) // a style sheet's url() and @import
 	}
 	return w.finish(ctx, out, &res, frontier.Done)
 }

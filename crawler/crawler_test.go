@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -42,8 +43,7 @@ func newSite(t *testing.T, opts testsite.Options) *siteUnderTest {
 func crawlSite(t *testing.T, s *siteUnderTest, cfg crawler.Config) ([]crawler.Result, crawler.Summary) {
 	t.Helper()
 	var out bytes.Buffer
-	sink := crawler.NewJSONLines(&out)
-	cfg.Sink = sink
+	cfg.Handler = output.NewJSONLines(&out)
 	c, err := crawler.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,9 +53,6 @@ func crawlSite(t *testing.T, s *siteUnderTest, cfg crawler.Config) ([]crawler.Re
 	sum, err := c.Run(ctx, s.srv.URL+"/")
 	if err != nil {
 		t.Fatalf("Run: %v", err)
-	}
-	if err := sink.Flush(); err != nil {
-		t.Fatal(err)
 	}
 	var recs []crawler.Result
 	dec := json.NewDecoder(&out)

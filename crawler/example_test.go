@@ -53,9 +53,9 @@ func Example_customScheduler() {
 		Concurrency:  1, // one worker, so the output shows the policy's order
 		Scheduler:    shortPathsFirst{},
 		IgnoreRobots: true,
-		Sink: crawler.SinkFunc(func(r *crawler.Result) error {
-			u, _ := url.Parse(r.URL)
-			fmt.Println(r.Status, u.Path)
+		Handler: crawler.HandlerFunc(func(_ context.Context, p *crawler.Page) error {
+			u, _ := url.Parse(p.Result.URL)
+			fmt.Println(p.Result.Status, u.Path)
 			return nil
 		}),
 	})

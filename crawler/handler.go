@@ -15,12 +15,15 @@ import (
 // the page.
 //
 // HandlePage is called from many workers at once and must be safe for
-// concurrent use. It is called once per recorded URL, before the Result is
-// written to the Sink, and not for attempts that will be retried. ctx is
-// the request's context: it outlives Run's by the grace period. An error
-// stops the crawl like a Sink error: the URL is handed back to the frontier
-// unrecorded (a resumed crawl fetches it again), the workers stop, and Run
-// returns the error.
+// concurrent use. It is called once per recorded URL, and not for attempts
+// that will be retried. ctx is the request's context: it outlives Run's by
+// the grace period. An error stops the crawl: the URL is handed back to the
+// frontier unrecorded and uncounted (a resumed crawl fetches and records it
+// again), the workers stop, and Run returns the error.
+//
+// A Handler may implement Flusher (Run and Pages flush it before they
+// return) and Borrower (it keeps no Page, so the crawler may reuse their
+// memory).
 type Handler interface {
 	HandlePage(ctx context.Context, p *Page) error
 }
@@ -105,7 +108,9 @@ type Extractor interface {
 // the Pages iterator see it. The crawler keeps no reference to a Page once
 // it is handed over: the receiver may keep it and everything it points to.
 type Page struct {
-	// Result is the URL's record, the one written to the Sink.
+	// Result is the URL's record: what output.JSONLines writes as one
+	// line. Result.URL is the canonical URL the crawl queued;
+	// Result.FinalURL the one the response came from, after redirects.
 	Result *Result
 	// Header is the response header of the last hop (after redirects);
 	// nil when no response came (see Result.Error).
@@ -122,20 +127,14 @@ type Page struct {
 }
 
 // finish hands the URL's record, with what was fetched and the items
-// extracted, to the run's Handler and the Sink, then counts it and sets the
-// outcome's final status. Without a Handler it allocates nothing. A Handler
-// or Sink error stops the crawl: the URL goes back to the frontier
-// unrecorded and uncounted, to be recorded by a later run.
+// extracted, to the run's Handler, then counts it and sets the outcome's
+// final status. Without a Handler it allocates nothing. A Handler error
+// stops the crawl: the URL goes back to the frontier unrecorded and
+// uncounted, to be recorded by a later run.
 func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result, status frontier.Status) frontier.Outcome {
 	c, r := w.c, w.r
 	if r.handler != nil {
 		if err := r.handler.HandlePage(ctx, w.newPage(res)); err != nil {
-			r.failHandler(err)
-			return c.cutOff(out)
-		}
-	}
-	if c.cfg.Sink != nil {
-		if err := c.cfg.Sink.Write(res); err != nil {
 			r.failHandler(err)
 			return c.cutOff(out)
 		}

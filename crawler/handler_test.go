@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
 	"github.com/hivecrawl/crawl/urlnorm"
@@ -55,15 +56,14 @@ func TestHandlerSeesPagesAndAssets(t *testing.T) {
 	defer srv.Close()
 	rec := &recorder{}
 	var sunk bytes.Buffer
-	sink := crawler.NewJSONLines(&sunk)
+	sink := output.NewJSONLines(&sunk)
 	c, err := crawler.New(crawler.Config{
 		Concurrency: 4, PerHost: 4, Rate: -1,
 		Normalizer: urlnorm.Normalizer{StripParams: []string{"ref"}},
 		Assets:     true,
 		MaxDepth:   1, // assets are fetched whatever the depth
-		Handler:    rec,
+		Handler:    crawler.Handlers(rec, sink),
 		Extractor:  shopExtractor(t),
-		Sink:       sink,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +72,6 @@ func TestHandlerSeesPagesAndAssets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink.Flush()
 	if len(rec.dups) > 0 {
 		t.Errorf("handled twice: %q", rec.dups)
 	}
@@ -149,9 +148,9 @@ func TestHandlerErrorStopsCrawl(t *testing.T) {
 	var mu sync.Mutex
 	handled := 0
 	var sunk bytes.Buffer
-	sink := crawler.NewJSONLines(&sunk)
+	sink := output.NewJSONLines(&sunk)
 	c, err := crawler.New(crawler.Config{
-		Concurrency: 2, PerHost: 2, Rate: -1, IgnoreRobots: true, Sink: sink,
+		Concurrency: 2, PerHost: 2, Rate: -1, IgnoreRobots: true,
 		Handler: crawler.Handlers(nil, crawler.HandlerFunc(func(context.Context, *crawler.Page) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -159,7 +158,7 @@ func TestHandlerErrorStopsCrawl(t *testing.T) {
 				return boom
 			}
 			return nil
-		})),
+		}), sink),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +169,6 @@ func TestHandlerErrorStopsCrawl(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Run: %v, want the handler's error", err)
 	}
-	sink.Flush()
 	if n := strings.Count(sunk.String(), "\n"); n != 5 {
 		t.Errorf("%d records written, want the 5 handled without error", n)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/output"
 )
 
 // TestFinalRetryAfterHoldsTheHost checks that a 429 on the last attempt,
@@ -93,7 +94,7 @@ func TestStopDoesNotCountAnAttempt(t *testing.T) {
 	}
 	once.Do(func() { close(release) })
 	var out bytes.Buffer
-	cfg.Sink = crawler.NewJSONLines(&out)
+	cfg.Handler = output.NewJSONLines(&out)
 	c, err = crawler.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +102,6 @@ func TestStopDoesNotCountAnAttempt(t *testing.T) {
 	if _, err := c.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Sink.(*crawler.JSONLines).Flush()
 	var rec crawler.Result
 	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
 		t.Fatalf("record %q: %v", out.String(), err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/robots"
 	"github.com/hivecrawl/crawl/testsite"
@@ -58,7 +59,7 @@ func hostileConfig() crawler.Config {
 }
 
 // crawlResult is a finished crawl: its records by URL, in JSON lines as
-// the sink wrote them, and its summary.
+// the record writer wrote them, and its summary.
 type crawlResult struct {
 	recs    map[string]crawler.Result
 	raw     []byte
@@ -71,8 +72,7 @@ type crawlResult struct {
 func crawlHostile(t *testing.T, h *testsite.Hostile, cfg crawler.Config, limit time.Duration, seeds ...string) crawlResult {
 	t.Helper()
 	var out bytes.Buffer
-	sink := crawler.NewJSONLines(&out)
-	cfg.Sink = sink
+	cfg.Handler = output.NewJSONLines(&out)
 	c, err := crawler.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -84,9 +84,6 @@ func crawlHostile(t *testing.T, h *testsite.Hostile, cfg crawler.Config, limit t
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("Run: %v after %v", err, elapsed)
-	}
-	if err := sink.Flush(); err != nil {
-		t.Fatal(err)
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer wcancel()

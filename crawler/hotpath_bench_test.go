@@ -11,6 +11,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/robots"
 	"github.com/hivecrawl/crawl/testsite"
 )
@@ -35,11 +36,11 @@ func sampleResult() *crawler.Result {
 
 // BenchmarkJSONLinesWrite encodes and buffers one typical record.
 func BenchmarkJSONLinesWrite(b *testing.B) {
-	sink := crawler.NewJSONLines(io.Discard)
-	r := sampleResult()
+	sink := output.NewJSONLines(io.Discard)
+	p := &crawler.Page{Result: sampleResult()}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := sink.Write(r); err != nil {
+		if err := sink.HandlePage(b.Context(), p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -48,13 +49,13 @@ func BenchmarkJSONLinesWrite(b *testing.B) {
 // BenchmarkJSONLinesWriteParallel writes records from 64 goroutines, as a
 // crawl's workers do: it measures contention on the sink.
 func BenchmarkJSONLinesWriteParallel(b *testing.B) {
-	sink := crawler.NewJSONLines(io.Discard)
-	r := sampleResult()
+	sink := output.NewJSONLines(io.Discard)
+	p := &crawler.Page{Result: sampleResult()}
 	b.ReportAllocs()
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := sink.Write(r); err != nil {
+			if err := sink.HandlePage(context.Background(), p); err != nil {
 				b.Error(err)
 				return
 			}
@@ -119,7 +120,7 @@ func BenchmarkCrawlInMemory(b *testing.B) {
 			Rate:        -1,
 			Fetcher:     f,
 			Robots:      robots.New(robots.Options{UserAgent: crawler.DefaultUserAgent, Getter: f}),
-			Sink:        crawler.NewJSONLines(io.Discard),
+			Handler:     output.NewJSONLines(io.Discard),
 		})
 		if err != nil {
 			b.Fatal(err)

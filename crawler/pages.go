@@ -21,8 +21,9 @@ import (
 // pages are held at once. With a frontier of Config.Frontier (shared or
 // durable), the wait counts against the URL's lease: a page the loop takes
 // longer than that frontier's lease time to accept is handed out again and
-// may be yielded twice. The frontier New builds keeps its leases for a week. Config.Handler, if set, sees each Page first;
-// Config.Sink still gets every Result.
+// may be yielded twice. The frontier New builds keeps its leases for a
+// week. Config.Handler, if set, sees each Page first, and is flushed when
+// Pages returns.
 //
 // Breaking out of the loop stops the crawl: leasing stops, requests in
 // flight are canceled at once (there is no grace period, as nobody would

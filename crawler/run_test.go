@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -87,9 +88,9 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 func TestFailedRecordNotCounted(t *testing.T) {
 	s := newSite(t, testsite.Options{Pages: 40, PageBytes: 256})
 	w := &failingWriter{n: 3}
-	sink := crawler.NewJSONLines(w)
+	sink := output.NewJSONLines(w)
 	sink.FlushEvery = -1 // every line written through: the fourth fails
-	c, err := crawler.New(crawler.Config{Concurrency: 1, Rate: -1, Sink: sink})
+	c, err := crawler.New(crawler.Config{Concurrency: 1, Rate: -1, Handler: sink})
 	if err != nil {
 		t.Fatal(err)
 	}

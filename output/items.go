@@ -18,9 +18,9 @@ import (
 
 // JSONItems writes every item of every page as one JSON object per line:
 // "url", "rule", then the rule's fields in order. Lines are whole (see
-// crawler.JSONLines). It is safe for concurrent use.
+// JSONLines). It is safe for concurrent use.
 type JSONItems struct {
-	lines   *crawler.JSONLines
+	lines   *JSONLines
 	through bool
 	n       atomic.Int64
 }
@@ -28,11 +28,11 @@ type JSONItems struct {
 // NewJSONItems returns a JSONItems writing to w. The caller owns w and must
 // call Flush before closing it.
 func NewJSONItems(w io.Writer) *JSONItems {
-	return &JSONItems{lines: crawler.NewJSONLines(w)}
+	return &JSONItems{lines: NewJSONLines(w)}
 }
 
 // SetFlushEvery sets how long a written line may sit in the buffer before
-// the next write flushes it (crawler.JSONLines.FlushEvery). Call it before
+// the next write flushes it (JSONLines.FlushEvery). Call it before
 // the crawl starts.
 func (j *JSONItems) SetFlushEvery(d time.Duration) { j.lines.FlushEvery = d }
 
@@ -47,7 +47,7 @@ func (j *JSONItems) SetWriteThrough(on bool) { j.through = on }
 // HandlePage implements crawler.Handler.
 func (j *JSONItems) HandlePage(_ context.Context, p *crawler.Page) error {
 	for _, it := range p.Items {
-		if err := j.lines.WriteValue(it); err != nil {
+		if err := j.lines.writeValue(it); err != nil {
 			return fmt.Errorf("output: items: %w", err)
 		}
 		j.n.Add(1)

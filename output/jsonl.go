@@ -1,33 +1,39 @@
-package crawler
+package output
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
 	"time"
+
+	"github.com/hivecrawl/crawl/crawler"
 )
 
-// JSONLines is a Sink that writes one JSON object per line. Lines are
-// buffered and flushed at least every FlushEvery; a line is always written
-// whole into the buffer, and Flush writes only whole lines, so a clean stop
-// never leaves half a line. It is safe for concurrent use.
+// JSONLines is the crawl's record writer: a crawler.Handler that writes
+// each recorded URL's crawler.Result as one JSON object per line. Lines
+// are buffered and flushed at least every FlushEvery; a line is always
+// written whole into the buffer, and Flush writes only whole lines, so a
+// clean stop never leaves half a line. A Crawler given it as its Handler
+// flushes it when Run or Pages returns. It is safe for concurrent use.
 type JSONLines struct {
 	encoders  sync.Pool // of *lineEncoder: records are encoded outside mu
 	mu        sync.Mutex
 	w         *bufio.Writer
 	lastFlush time.Time
 	// FlushEvery bounds how long a written line may sit in the buffer
-	// before the next Write flushes it. Zero means 200ms. Negative writes
-	// every line through: it has reached w when Write returns, as a
+	// before the next write flushes it. Zero means 200ms. Negative writes
+	// every line through: it has reached w when HandlePage returns, as a
 	// resumable crawl needs before it commits the URL's completion.
 	FlushEvery time.Duration
 }
 
-// NewJSONLines returns a sink writing to w. The caller owns w and must call
-// Flush before closing it.
+// NewJSONLines returns a JSONLines writing to w. The caller owns w; close
+// it after the crawl (or after Flush, when the writer is not given to a
+// Crawler).
 func NewJSONLines(w io.Writer) *JSONLines {
 	s := &JSONLines{w: bufio.NewWriterSize(w, 64<<10), lastFlush: time.Now()}
 	s.encoders.New = func() any {
@@ -45,16 +51,22 @@ type lineEncoder struct {
 	enc *json.Encoder
 }
 
-// Write implements Sink.
-func (s *JSONLines) Write(r *Result) error { return s.WriteValue(r) }
+// HandlePage implements crawler.Handler: it writes p.Result as one line.
+func (s *JSONLines) HandlePage(_ context.Context, p *crawler.Page) error {
+	return s.writeValue(p.Result)
+}
 
-// WriteValue writes any JSON-encodable value as one line.
-func (s *JSONLines) WriteValue(v any) error {
+// BorrowsPages implements crawler.Borrower: JSONLines keeps nothing of a
+// Page once it is written.
+func (s *JSONLines) BorrowsPages() bool { return true }
+
+// writeValue writes any JSON-encodable value as one line.
+func (s *JSONLines) writeValue(v any) error {
 	e := s.encoders.Get().(*lineEncoder)
 	defer s.encoders.Put(e)
 	e.buf.Reset()
 	if err := e.enc.Encode(v); err != nil { // Encode appends the newline
-		return fmt.Errorf("crawler: encode record: %w", err)
+		return fmt.Errorf("output: encode record: %w", err)
 	}
 	return s.writeLine(e.buf.Bytes())
 }
@@ -66,12 +78,12 @@ func (s *JSONLines) writeLine(line []byte) error {
 	defer s.mu.Unlock()
 	if s.w.Available() < len(line) {
 		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("crawler: write records: %w", err)
+			return fmt.Errorf("output: write records: %w", err)
 		}
 		s.lastFlush = time.Now()
 	}
 	if _, err := s.w.Write(line); err != nil {
-		return fmt.Errorf("crawler: write records: %w", err)
+		return fmt.Errorf("output: write records: %w", err)
 	}
 	every := s.FlushEvery
 	if every == 0 {
@@ -80,19 +92,27 @@ func (s *JSONLines) writeLine(line []byte) error {
 	if now := time.Now(); every < 0 || now.Sub(s.lastFlush) >= every {
 		s.lastFlush = now
 		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("crawler: write records: %w", err)
+			return fmt.Errorf("output: write records: %w", err)
 		}
 	}
 	return nil
 }
 
-// Flush writes every buffered line.
+// Flush writes every buffered line. It implements crawler.Flusher.
 func (s *JSONLines) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("crawler: flush records: %w", err)
+		return fmt.Errorf("output: flush records: %w", err)
 	}
 	s.lastFlush = time.Now()
 	return nil
 }
+
+// Guards: the record writer is a handler the crawler flushes and lends
+// its pages to.
+var (
+	_ crawler.Handler  = (*JSONLines)(nil)
+	_ crawler.Flusher  = (*JSONLines)(nil)
+	_ crawler.Borrower = (*JSONLines)(nil)
+)

@@ -1,4 +1,4 @@
-package crawler_test
+package output_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 )
 
 func TestJSONLinesFlushEvery(t *testing.T) {
@@ -21,10 +22,10 @@ func TestJSONLinesFlushEvery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			s := crawler.NewJSONLines(&out)
+			s := output.NewJSONLines(&out)
 			s.FlushEvery = tt.every
 			for i := 1; i <= 3; i++ {
-				if err := s.Write(&crawler.Result{URL: "http://a.test/", Status: 200}); err != nil {
+				if err := s.HandlePage(t.Context(), &crawler.Page{Result: &crawler.Result{URL: "http://a.test/", Status: 200}}); err != nil {
 					t.Fatal(err)
 				}
 				want := 0

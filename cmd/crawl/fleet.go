@@ -17,6 +17,7 @@ import (
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/frontier/redis"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/robots"
 )
 
@@ -150,7 +151,7 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // configure makes the crawl use the shared frontier and robots.txt store,
 // and writes every record through: a completion is shared at once, so its
 // record must not wait in a buffer that a killed process loses.
-func (fl *fleet) configure(cfg *crawler.Config, sink *crawler.JSONLines) {
+func (fl *fleet) configure(cfg *crawler.Config, sink *output.JSONLines) {
 	if fl == nil {
 		return
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/frontier/disk"
 	"github.com/hivecrawl/crawl/metrics"
+	"github.com/hivecrawl/crawl/output"
 )
 
 // Exit statuses.
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		defer f.Close()
 		out = f
 	}
-	sink := crawler.NewJSONLines(out)
+	sink := output.NewJSONLines(out)
 	if o.State != "" {
 		// A record must reach the file before its completion is committed,
 		// or a killed process could lose it: write every line through. It
@@ -136,12 +137,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		// of the frontier, would slow every crawl for the rare power loss.
 		sink.FlushEvery = -1 // every line written through
 	}
-	cfg.Sink = sink
 	fl.configure(&cfg, sink)
 	pipe, err := o.pipelineOptions.setup(&cfg, stdout, log, resuming)
 	if err != nil {
 		return err
 	}
+	// The page records are written last, once the other outputs have the page.
+	cfg.Handler = crawler.Handlers(cfg.Handler, sink)
 	defer func() {
 		if cerr := pipe.close(); cerr != nil && err == nil {
 			err = fmt.Errorf("outputs: %w", cerr)
