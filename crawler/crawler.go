@@ -401,9 +401,6 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	if asset && c.cfg.Assets {
 		out.Links = w.stylesheetAssets(req, resp) // a style sheet's url() and @import
 	}
-	if asset && c.cfg.Assets {
-		out.Links = w.stylesheetAssets(req, resp) // a style sheet's url() and @import
-	}
 	return w.finish(ctx, out, &res, frontier.Done)
 }
 
