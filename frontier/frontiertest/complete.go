@@ -287,6 +287,9 @@ func testClose(t *testing.T, b Backend) {
 	if err := h.f.Complete(ctx, []frontier.Outcome{done(l)}); !errors.Is(err, frontier.ErrClosed) {
 		t.Errorf("Complete after Close: %v; want ErrClosed", err)
 	}
+	if err := h.f.Renew(ctx, []frontier.Lease{l}); !errors.Is(err, frontier.ErrClosed) {
+		t.Errorf("Renew after Close: %v; want ErrClosed", err)
+	}
 	if _, err := h.f.Stats(ctx); !errors.Is(err, frontier.ErrClosed) {
 		t.Errorf("Stats after Close: %v; want ErrClosed", err)
 	}

@@ -37,9 +37,15 @@ func Run(t *testing.T, b Backend) {
 		{"Strict", testStrict},
 		{"Politeness", testPoliteness},
 		{"LeaseExpiry", testLeaseExpiry},
+		{"Renew", testRenew},
 		{"Release", testRelease},
 		{"Drain", testDrain},
 		{"CompleteLinks", testCompleteLinks},
+		{"CompleteContext", testCompleteContext},
+		{"NoRetention", testNoRetention},
+		{"LeasesOrError", testLeasesOrError},
+		{"Kind", testKind},
+		{"Seen", testSeen},
 		{"Stats", testStats},
 		{"Close", testClose},
 		{"Persistence", testPersistence},
@@ -170,6 +176,11 @@ func (h *harness) complete(outs ...frontier.Outcome) {
 // completeErr completes outs and returns the error, for expected failures.
 func (h *harness) completeErr(outs ...frontier.Outcome) error {
 	return h.f.Complete(h.ctx(), outs)
+}
+
+// renewErr renews ls and returns the error.
+func (h *harness) renewErr(ls ...frontier.Lease) error {
+	return h.f.Renew(h.ctx(), ls)
 }
 
 func (h *harness) stats() frontier.Stats {
@@ -334,6 +345,8 @@ func statusName(s frontier.Status) string {
 		return "Failed"
 	case frontier.Retry:
 		return "Retry"
+	case frontier.Release:
+		return "Release"
 	}
 	return fmt.Sprintf("Status(%d)", s)
 }

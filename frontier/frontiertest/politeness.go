@@ -1,6 +1,7 @@
 package frontiertest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -214,6 +215,61 @@ func testPoliteness(t *testing.T, b Backend) {
 			h.wantDrained("after the held host's request")
 		}
 	})
+
+	t.Run("a later, shorter crawl-delay does not speed the host up", func(t *testing.T) {
+		const long, short = 50 * time.Millisecond, 5 * time.Millisecond
+		h := open(t, b, frontier.Options{PerHostInFlight: 1})
+		h.add(req("cd.test", "1", 0), req("cd.test", "2", 0), req("cd.test", "3", 0))
+		h.complete(frontier.Outcome{Lease: h.leaseOne(), Status: frontier.Done, HostDelay: long})
+		start2 := time.Now()
+		h.complete(frontier.Outcome{Lease: h.leaseOne(), Status: frontier.Done, HostDelay: short})
+		l3 := h.leaseOne()
+		if gap := time.Since(start2); gap < long {
+			t.Errorf("leases 2 and 3 were at most %v apart after a Crawl-delay of %v, then one of %v; want at least %v", gap, long, short, long)
+		}
+		h.complete(done(l3))
+	})
+
+	// Retry-After and Crawl-delay slow a host down whatever became of the
+	// request that brought them (a final status: see above).
+	for _, st := range []frontier.Status{frontier.Retry, frontier.Release} {
+		t.Run("a "+statusName(st)+" outcome's RetryAt and host delay hold the host", func(t *testing.T) {
+			const wait, delay = 40 * time.Millisecond, 60 * time.Millisecond
+			h := open(t, b, frontier.Options{PerHostInFlight: -1})
+			h.add(req("a.test", "1", 0))
+			start := time.Now()
+			l := h.leaseOne()
+			h.add(req("a.test", "2", 0), req("b.test", "1", 0))
+			retryAt := time.Now().Add(wait)
+			h.complete(frontier.Outcome{Lease: l, Status: st, RetryAt: retryAt, HostDelay: delay})
+			var onA []time.Time // when each a.test lease came, at the latest
+			for {
+				ls, err := h.leaseCtx(h.ctx(), 100)
+				if errors.Is(err, frontier.ErrDrained) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("Lease: %v", err)
+				}
+				end := time.Now()
+				for _, got := range ls {
+					if got.Request.Host() == "a.test" {
+						if end.Before(retryAt) {
+							t.Errorf("%s leased %v before the host's RetryAt", got.Request.URL, retryAt.Sub(end))
+						}
+						onA = append(onA, end)
+					}
+					h.complete(done(got))
+				}
+			}
+			if len(onA) != 2 {
+				t.Fatalf("a.test gave %d leases after the outcome; want 2", len(onA))
+			}
+			if gap := onA[0].Sub(start); gap < delay {
+				t.Errorf("a.test leased again at most %v after the outcome's lease; want its host delay %v", gap, delay)
+			}
+		})
+	}
 
 	t.Run("retry waits for RetryAt", func(t *testing.T) {
 		const wait = 40 * time.Millisecond

@@ -29,12 +29,14 @@ var (
 	beatLua string
 	//go:embed lua/owners.lua
 	ownersLua string
+	//go:embed lua/renew.lua
+	renewLua string
 )
 
 // scripts are the Lua scripts every change goes through; each is the
 // shared prelude followed by its own body.
 type scripts struct {
-	add, lease, complete, beat *goredis.Script
+	add, lease, complete, beat, renew *goredis.Script
 }
 
 func newScripts() *scripts {
@@ -43,6 +45,7 @@ func newScripts() *scripts {
 		lease:    goredis.NewScript(preludeLua + leaseLua),
 		complete: goredis.NewScript(preludeLua + completeLua),
 		beat:     goredis.NewScript(preludeLua + beatLua),
+		renew:    goredis.NewScript(preludeLua + renewLua),
 	}
 }
 
@@ -82,16 +85,24 @@ func (a *args) links(reqs []frontier.Request, s frontier.Scheduler) {
 		if _, ok := a.delay[host]; !ok {
 			a.delay[host] = max(s.HostDelay(host), 0).Microseconds()
 		}
-		var fp [8]byte
-		binary.BigEndian.PutUint64(fp[:], frontier.Fingerprint(r.URL))
+		field, low := fingerprintParts(r.URL)
 		a.reqs = append(a.reqs, encoded{
-			field: string(fp[:7]),
-			low:   int64(binary.BigEndian.Uint32(fp[4:])),
+			field: field,
+			low:   low,
 			host:  host,
 			score: score(s.Priority(r)),
 			body:  encodeRequest(r),
 		})
 	}
+}
+
+// fingerprintParts returns the two parts of u's fingerprint the scripts
+// take: the field it is stored under in the seen set (its top 7 bytes)
+// and the bits that pick the bucket (its low 32 bits).
+func fingerprintParts(u string) (field string, low int64) {
+	var fp [8]byte
+	binary.BigEndian.PutUint64(fp[:], frontier.Fingerprint(u))
+	return string(fp[:7]), int64(binary.BigEndian.Uint32(fp[4:]))
 }
 
 func (a *args) requests() { a.requestRange(0, len(a.reqs)) }
@@ -144,13 +155,15 @@ func (a *args) requestRange(from, to int) {
 
 // outcome appends o for the complete script, its links being the encoded
 // requests from..to: the lease id, then 0 for a plain Done (no links, no
-// host delay, no hold), or else the count of the arguments that follow:
-// status (0 done, 1 failed, 2 retry, 3 release), the host's hold (µs from
-// now; RetryAt, for any status) and host delay (µs) and the links.
+// URLs to mark seen, no host delay, no hold), or else the count of the
+// arguments that follow: status (0 done, 1 failed, 2 retry, 3 release),
+// the host's hold (µs from now; RetryAt, for any status) and host delay
+// (µs), the URLs to mark seen (their count, then each one's fingerprint
+// field and low bits) and the links.
 func (a *args) outcome(o frontier.Outcome, now time.Time, from, to int) {
 	a.out = append(a.out, strconv.FormatUint(o.Lease.ID, 10))
 	hold := o.RetryAt.After(now)
-	if o.Status == frontier.Done && from == to && o.HostDelay <= 0 && !hold {
+	if o.Status == frontier.Done && from == to && len(o.Seen) == 0 && o.HostDelay <= 0 && !hold {
 		a.out = append(a.out, 0)
 		return
 	}
@@ -168,7 +181,11 @@ func (a *args) outcome(o frontier.Outcome, now time.Time, from, to int) {
 		status = 3
 	}
 	n := len(a.out)
-	a.out = append(a.out, 0, status, retryIn.Microseconds(), max(o.HostDelay, 0).Microseconds())
+	a.out = append(a.out, 0, status, retryIn.Microseconds(), max(o.HostDelay, 0).Microseconds(), len(o.Seen))
+	for _, u := range o.Seen {
+		field, low := fingerprintParts(u)
+		a.out = append(a.out, field, low)
+	}
 	a.requestRange(from, to)
 	a.out[n] = len(a.out) - n - 1
 }
@@ -189,13 +206,19 @@ func score(p float64) string {
 }
 
 // encodeRequest encodes a request as a queue member's body:
-// "attempts|depth|url\x00parent". The scripts rewrite attempts on a retry.
+// "attempts|depth|url\x00parent", the depth followed by ":kind" when the
+// kind is not KindPage (so that a page is encoded as in layout 3). The
+// scripts rewrite attempts on a retry and keep the rest as it is.
 func encodeRequest(r frontier.Request) string {
 	var b strings.Builder
-	b.Grow(len(r.URL) + len(r.Parent) + 8)
+	b.Grow(len(r.URL) + len(r.Parent) + 12)
 	b.WriteString(strconv.Itoa(r.Attempts))
 	b.WriteByte('|')
 	b.WriteString(strconv.Itoa(r.Depth))
+	if r.Kind != frontier.KindPage {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(int(r.Kind)))
+	}
 	b.WriteByte('|')
 	b.WriteString(r.URL)
 	b.WriteByte(0)
@@ -217,12 +240,21 @@ func decodeMember(m string) (frontier.Request, error) {
 	a, rest, ok1 := strings.Cut(body, "|")
 	d, rest, ok2 := strings.Cut(rest, "|")
 	u, parent, ok3 := strings.Cut(rest, "\x00")
+	d, k, hasKind := strings.Cut(d, ":")
 	attempts, err1 := strconv.Atoi(a)
 	depth, err2 := strconv.Atoi(d)
-	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil {
+	kind := 0
+	var err3 error
+	if hasKind {
+		kind, err3 = strconv.Atoi(k)
+		if err3 == nil && (kind <= 0 || kind > math.MaxUint8) {
+			err3 = errMember
+		}
+	}
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || err3 != nil {
 		return frontier.Request{}, fmt.Errorf("%w %q", errMember, body)
 	}
-	return frontier.Request{URL: u, Depth: depth, Parent: parent, Attempts: attempts}, nil
+	return frontier.Request{URL: u, Depth: depth, Parent: parent, Attempts: attempts, Kind: frontier.Kind(kind)}, nil
 }
 
 // intAt returns the integer at v[i] of a script reply (an array).

@@ -11,11 +11,13 @@
 //	meta          hash: counters (q queued, l leased, d done, f failed,
 //	              h hosts, s seen, u duplicates), seq (arrival counter),
 //	              lid (lease id counter), sl/sp (seen-set level and split),
-//	              v (layout version, now 3: a job of another layout is
-//	              refused, not misread)
+//	              v (layout version, now 4: a job of layout 3 is read as
+//	              one of 4 and marked 4 by its first change; a job of
+//	              another layout is refused, not misread)
 //	q:<host>      zset: the host's queue; score = Scheduler priority,
 //	              member = 6-byte big-endian arrival number + request
-//	              ("attempts|depth|url\x00parent")
+//	              ("attempts|depth|url\x00parent", the depth followed by
+//	              ":kind" for a Kind other than KindPage)
 //	hosts         hash: host -> its state, six little-endian float64s
 //	              (struct "<dddddd"): in flight, last lease, not before
 //	              (Retry-After), scheduler delay, Crawl-delay (times µs,
@@ -28,6 +30,9 @@
 //	              -> their expiry; kept until then, so that the leases
 //	              still in lease are handed back then
 //	lease         hash: lease id -> "host\x00worker\x00score\x00member"
+//	renewed       hash: lease id -> the expiry of a renewed lease, which
+//	              also has an entry "id:id" of its own in leases; an
+//	              earlier entry's expiry leaves it alone
 //	s:<bucket>    hash: the seen set, a linear hash table of fingerprints
 //	              (field = the top 7 bytes of the 64-bit fingerprint, the low
 //	              byte being the bucket's); about 40 fields a bucket, so
@@ -46,7 +51,7 @@
 // into one score, priority×2^k + arrival, would leave a double's 53 bits
 // to share between them and lose best-first scores' precision.)
 //
-// Every change is one Lua script (add, lease, complete, beat), run
+// Every change is one Lua script (add, lease, complete, renew, beat), run
 // atomically by Redis with one round trip per batch. A script reads the
 // state of all the hosts it touches with one call and writes it back with
 // one more, and moves hosts in the ready set with one call for all, so a
@@ -67,8 +72,10 @@
 //
 // A worker that dies keeps its leases until they expire or its heartbeat
 // lapses (Options.HeartbeatTTL), whichever comes first; then any worker
-// hands them back to their queues, in place. Completions of leases that
-// ended are fenced off by lease id. Calls that fail for a connection error
+// hands them back to their queues, in place. A worker held up keeps its
+// leases by renewing them (Renew), which first hands back every lease
+// whose time is over, so that none is renewed late. Completions and
+// renewals of leases that ended are fenced off by lease id. Calls that fail for a connection error
 // (Redis restarting, a failover) are retried with backoff until their
 // context ends; a retry within 30 seconds of a lost reply gets that reply
 // instead of applying the call again (later, a Lease's lost leases come

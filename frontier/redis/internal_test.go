@@ -74,13 +74,23 @@ func TestMemberCodec(t *testing.T) {
 	for _, r := range []frontier.Request{
 		{URL: "http://a.test/x?y=1|2", Depth: 3, Parent: "http://a.test/", Attempts: 2},
 		{URL: "http://a.test/", Depth: -1},
+		{URL: "http://a.test/a.png", Depth: 2, Parent: "http://a.test/", Kind: frontier.KindAsset},
+		{URL: "http://a.test/sitemap.xml|x", Kind: frontier.KindSitemap, Attempts: 1},
+		{URL: "http://a.test/", Kind: 255},
 	} {
 		got, err := decodeMember("SEQSEQ" + encodeRequest(r))
 		if err != nil || got != r {
 			t.Errorf("round trip of %+v = %+v, %v", r, got, err)
 		}
 	}
-	if _, err := decodeMember("short"); err == nil {
-		t.Error("decodeMember accepted a short member")
+	// A page is encoded as layout 3 encoded every request, so a job of
+	// layout 3 reads as it was.
+	if got, want := encodeRequest(frontier.Request{URL: "http://a.test/", Depth: 1, Parent: "p", Attempts: 2}), "2|1|http://a.test/\x00p"; got != want {
+		t.Errorf("encodeRequest(page) = %q; want the layout 3 encoding %q", got, want)
+	}
+	for _, bad := range []string{"short", "SEQSEQ1|2:|u\x00", "SEQSEQ1|2:0|u\x00", "SEQSEQ1|2:256|u\x00", "SEQSEQ1|2:x|u\x00", "SEQSEQ1|2|u"} {
+		if r, err := decodeMember(bad); err == nil {
+			t.Errorf("decodeMember(%q) = %+v; want an error", bad, r)
+		}
 	}
 }

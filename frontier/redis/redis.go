@@ -510,7 +510,33 @@ func (f *Frontier) run(ctx context.Context, s *goredis.Script, args []any) (any,
 	}
 }
 
-// Renew implements frontier.Frontier. TODO(redis helper): implement.
+// Renew implements frontier.Frontier: one script call for the batch. It
+// first hands back every lease that expired, so that a lease is never
+// renewed after its expiry; the leases that had ended (expired, completed
+// or handed back) are skipped and reported by an error wrapping
+// frontier.ErrLeaseExpired.
 func (f *Frontier) Renew(ctx context.Context, leases []frontier.Lease) error {
-	return errors.New("redis: Renew not implemented yet")
+	if err := f.check(ctx); err != nil {
+		return err
+	}
+	if len(leases) == 0 {
+		return nil
+	}
+	a := f.newArgs()
+	a.out[2] = "" // no token: renewing twice is renewing once
+	a.appendInt(f.opts.LeaseTTL.Microseconds())
+	for _, l := range leases {
+		a.out = append(a.out, strconv.FormatUint(l.ID, 10))
+	}
+	v, err := f.run(ctx, f.s.renew, a.out)
+	if err != nil {
+		return fmt.Errorf("redis: renew: %w", err)
+	}
+	f.notify() // leases that expired may have gone back to their queues
+	if ended, _ := v.([]any); len(ended) > 0 {
+		first, _ := intAt(ended, 0)
+		return fmt.Errorf("redis: renew %d of %d leases (first lease %d): %w",
+			len(ended), len(leases), first, frontier.ErrLeaseExpired)
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 -- complete: ARGV[4] = outcome count, then per outcome: lease id and
--- either '0' (done, no links, no crawl delay) or the count of the
--- arguments that follow: status (0 done, 1 failed, 2 retry, 3 release),
--- the host's hold (µs from now, for any status), crawl delay (µs), links
--- (a request section: see listHosts).
+-- either '0' (done, no links, no URLs to mark seen, no crawl delay) or
+-- the count of the arguments that follow: status (0 done, 1 failed, 2
+-- retry, 3 release), the host's hold (µs from now, for any status), crawl
+-- delay (µs), the URLs to mark seen (a seen section: see markSeen), links
+-- (a request section: see listHosts). The seen URLs are marked before the
+-- links are added, so a link to one of them is dropped.
 -- Returns the ids of the outcomes skipped because their lease had ended.
 if CACHED then
   return cmsgpack.unpack(CACHED)
@@ -20,7 +22,7 @@ for k = 1, n do
     i = i + 2
   else
     ext[k] = i + 2
-    nn = listHosts(i + 5, names, nn)
+    nn = listHosts(i + 6 + 2 * ARGV[i + 5], names, nn)
     i = i + 2 + x
   end
 end
@@ -75,7 +77,8 @@ for k = 1, n do
       else
         done = done + 1
       end
-      addRequests(j + 3)
+      markSeen(j + 3)
+      addRequests(j + 4 + 2 * ARGV[j + 3])
     end
   end
 end

@@ -25,6 +25,7 @@ local LEASES = P .. 'leases' -- zset: 'first:last' lease ids of a Lease call -> 
 local LDATA = P .. 'lease'   -- hash: lease id -> host\0owner\0score\0member
 local WORKERS = P .. 'workers'
 local HOSTS = P .. 'hosts'   -- hash: host -> packed politeness state (HFMT)
+local RENEWED = P .. 'renewed' -- hash: lease id -> expiry of a renewed lease
 local TOKKEY = P .. 't:' .. TOKEN
 
 -- CACHED is the reply of an earlier run of this very call (same token),
@@ -42,8 +43,12 @@ local SEQ = tonumber(meta[1]) or 0
 local LID = tonumber(meta[2]) or 0
 -- VERSION marks the layout a job was created with: a job of another
 -- layout (or of the first, which had none) is refused, not misread.
-local VERSION = '3'
-if meta[12] ~= VERSION and (meta[12] or SEQ > 0 or LID > 0) then
+-- Layout 4 is layout 3 with request kinds (the depth field may carry
+-- ":kind") and renewed leases (renewed): a job of layout 3 reads as one of
+-- layout 4, and is marked 4 by the first change, so that a version that
+-- knows only layout 3 refuses it from then on.
+local VERSION = '4'
+if meta[12] ~= VERSION and meta[12] ~= '3' and (meta[12] or SEQ > 0 or LID > 0) then
   return redis.error_reply('job layout ' .. (meta[12] or '1') .. ' is not ' .. VERSION ..
     ': finish or purge the job with the version that started it')
 end
@@ -360,6 +365,35 @@ local function addRequests(i)
   return added
 end
 
+-- markSeen marks as seen the fingerprints of the seen section at ARGV[i]
+-- (a count, then per URL the fingerprint's top 7 bytes and its low 32
+-- bits), without queueing them. A fingerprint seen before is left as it
+-- is and counts as no duplicate: no request was offered.
+local function markSeen(i)
+  local seen = C0.s + C.s
+  local new = 0
+  for j = i + 1, i + 2 * ARGV[i], 2 do
+    local lo = ARGV[j + 1] + 0
+    local b = lo % MOD
+    if b < SP then
+      b = lo % MOD2
+    end
+    local key = BK[b]
+    if not key then
+      key = SKEY .. b
+      BK[b] = key
+    end
+    if call('HSETNX', key, ARGV[j], '1') == 1 then
+      new = new + 1
+      seen = seen + 1
+      if seen > SPLIT_AT then
+        splitSeen()
+      end
+    end
+  end
+  C.s = C.s + new
+end
+
 -- A lease record is "host\0owner\0score\0member": the host first, which
 -- is all that Complete needs of most records.
 local function recordHost(rec)
@@ -425,11 +459,16 @@ end
 -- reapExpired hands back the leases of the Lease calls whose leases
 -- expired. LEASES has an entry per call, not per lease (they share an
 -- expiry), which stays until then: the call's leases that have ended
--- since are no longer in LDATA, and endLeases skips them.
+-- since are no longer in LDATA, and endLeases skips them. A renewed lease
+-- has an entry of its own ("id:id") and its expiry in RENEWED, which the
+-- entries of earlier expiries leave alone.
+--
+-- It reaps at most 100 calls' entries, and reports whether there may be
+-- more.
 local function reapExpired()
   local calls = call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 100)
   if #calls == 0 then
-    return
+    return false
   end
   local ids, m = {}, 0
   for _, r in ipairs(calls) do
@@ -440,7 +479,60 @@ local function reapExpired()
     end
   end
   callChunks('ZREM', LEASES, calls, 1000)
+  if call('EXISTS', RENEWED) == 1 then
+    local keep, k = {}, 0
+    for i = 1, m, 1000 do
+      local j = i + 999
+      if j > m then
+        j = m
+      end
+      local exp = call('HMGET', RENEWED, unpack(ids, i, j))
+      for x = i, j do
+        local e = exp[x - i + 1]
+        if not e or e + 0 <= NOW then
+          k = k + 1
+          keep[k] = ids[x]
+        end
+      end
+    end
+    callChunks('HDEL', RENEWED, keep, 1000)
+    ids, m = keep, k
+  end
   requeue(endLeases(ids, 1, m))
+  return #calls == 100
+end
+
+-- renewLeases gives the leases ids[1..n] still held a full lease time
+-- (ttl µs) from now, and returns the ids of the others.
+local function renewLeases(ids, n, ttl)
+  local gone, ng = {}, 0
+  local exp, ne = {}, 0
+  local entries, nz = {}, 0
+  local at = NOW + ttl
+  for i = 1, n, 1000 do
+    local j = i + 999
+    if j > n then
+      j = n
+    end
+    local data = call('HMGET', LDATA, unpack(ids, i, j))
+    for k = i, j do
+      local id = ids[k]
+      if data[k - i + 1] then
+        exp[ne + 1] = id
+        exp[ne + 2] = at
+        ne = ne + 2
+        entries[nz + 1] = at
+        entries[nz + 2] = id .. ':' .. id
+        nz = nz + 2
+      else
+        ng = ng + 1
+        gone[ng] = id + 0
+      end
+    end
+  end
+  callChunks('HSET', RENEWED, exp, 1000)
+  callChunks('ZADD', LEASES, entries, 1000)
+  return gone
 end
 
 -- finish writes back the queues, the hosts, the counters and the ready
@@ -476,8 +568,8 @@ local function finish(reply, cache)
   placeAll()
   if C.l ~= 0 and C0.l + C.l == 0 then
     -- The last leases ended: LEASES holds only Lease calls none of
-    -- whose leases are left.
-    call('DEL', LEASES)
+    -- whose leases are left, RENEWED only leases that ended.
+    call('DEL', LEASES, RENEWED)
   end
   call('HSET', META, 'seq', SEQ, 'lid', LID, 'sl', SL, 'sp', SP,
     'q', C0.q + C.q, 'l', C0.l + C.l, 'd', C0.d + C.d, 'f', C0.f + C.f,
