@@ -48,6 +48,9 @@ type Result struct {
 	// Asset reports a URL fetched as an embedded asset of its parent
 	// (Config.Assets): not parsed, and counted in Summary.Assets.
 	Asset bool `json:"asset,omitempty"`
+	// Canonical is the canonical URL the page declares (a rel="canonical"
+	// link or Link header), when it differs from URL.
+	Canonical string `json:"canonical,omitempty"`
 }
 
 // Summary totals a crawl.

@@ -3,6 +3,8 @@ package crawler
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // run is the state of one Run or Pages call: its counters, its MaxPages
@@ -27,6 +29,9 @@ type run struct {
 
 	// handlerErr is the first error of the handler: the crawl stops on it.
 	handlerErr atomic.Pointer[error]
+
+	// ignored holds the query parameters learned from rel=canonical.
+	ignored urlnorm.IgnoredParams
 }
 
 // newRun builds the state of a run whose records go to h.

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // scope decides which canonical URLs the crawl may visit. It is read-only
@@ -18,10 +19,13 @@ type scope struct {
 	hosts   map[string]bool // host[:port] for ScopeHost, registrable domain for ScopeDomain
 	include []*regexp.Regexp
 	exclude []*regexp.Regexp
+	// norm canonicalizes redirect hops as links are, so that Include and
+	// Exclude see the same string for both.
+	norm urlnorm.Normalizer
 }
 
-func newScope(mode string, include, exclude []*regexp.Regexp) *scope {
-	return &scope{mode: mode, hosts: make(map[string]bool), include: include, exclude: exclude}
+func newScope(mode string, include, exclude []*regexp.Regexp, norm urlnorm.Normalizer) *scope {
+	return &scope{mode: mode, hosts: make(map[string]bool), include: include, exclude: exclude, norm: norm}
 }
 
 // addSeed widens the scope to cover a seed URL.
@@ -67,21 +71,11 @@ func (s *scope) allows(canonical string) bool {
 }
 
 // allowsURL is allows for a parsed URL (a redirect hop), which need not be
-// canonical: only its scheme, host and the full string are looked at.
+// canonical: it is canonicalized as links are first, and a URL that has no
+// canonical form is out of scope.
 func (s *scope) allowsURL(u *url.URL) bool {
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return false
-	}
-	c := *u
-	c.Host = strings.ToLower(c.Host)
-	if p := c.Port(); (p == "80" && c.Scheme == "http") || (p == "443" && c.Scheme == "https") {
-		c.Host = c.Hostname()
-		if strings.Contains(c.Host, ":") {
-			c.Host = "[" + c.Host + "]"
-		}
-	}
-	c.Fragment = ""
-	return s.allows(c.String())
+	canon, err := s.norm.Canonical(u.String())
+	return err == nil && s.allows(canon)
 }
 
 // domainOf returns the registrable domain (eTLD+1) of a host[:port], or
