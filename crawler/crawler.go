@@ -292,7 +292,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			// the same class, retries and backoff.
 			class := fetch.ClassOf(err)
 			res.Error, res.Detail = class, err.Error()
-			if fetch.Retryable(class) && req.Attempts < c.cfg.Retries {
+			if retryable(class) && req.Attempts < c.cfg.Retries {
 				c.cfg.Observer.Retried(class)
 				return c.retry(out, req.Attempts, 0)
 			}
@@ -348,7 +348,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	switch {
 	case err != nil:
 		res.Error, res.Detail = class, err.Error()
-		if fetch.Retryable(class) && req.Attempts < c.cfg.Retries {
+		if retryable(class) && req.Attempts < c.cfg.Retries {
 			c.cfg.Observer.Retried(class)
 			return c.retry(out, req.Attempts, 0)
 		}
@@ -359,7 +359,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	case resp.Status == 429 || resp.Status >= 500:
 		if req.Attempts < c.cfg.Retries {
 			if resp.Status == 429 {
-				c.cfg.Observer.Retried(fetch.ClassHTTP429)
+				c.cfg.Observer.Retried("http_429")
 			} else {
 				c.cfg.Observer.Retried(ClassHTTP5xx)
 			}
@@ -449,6 +449,15 @@ func (w *worker) linkScratch() []frontier.Request {
 func (w *worker) keepLinks(links []frontier.Request) []frontier.Request {
 	*w.linkBuf = links
 	return links
+}
+
+// retryable reports whether a fetch error class is worth another attempt.
+func retryable(class string) bool {
+	switch class {
+	case fetch.ClassTimeout, fetch.ClassConnect, fetch.ClassReset:
+		return true
+	}
+	return false
 }
 
 // retry schedules another attempt after an exponential backoff with jitter,
