@@ -13,8 +13,8 @@ import (
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/output/mirrortest"
-	"github.com/hivecrawl/crawl/urlnorm"
 	"github.com/hivecrawl/crawl/testsite"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // mirrorDocs crawls the Docs site into dir with its assets, the private
