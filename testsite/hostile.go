@@ -153,6 +153,7 @@ type HostileRequest struct {
 //	           /redirect/private        → /private/secret (disallowed here)
 //	           /redirect/ftp            → ftp://127.0.0.1/file
 //	           /redirect/javascript     → javascript:alert(1)
+//	           /redirect/tracked        → /t/%65xcluded?utm_source=mail#top (/t/excluded, once canonical)
 //	bodies     /body/big                BigBytes with Content-Length
 //	           /body/big-chunked        BigBytes without
 //	           /body/gzip-bomb          BombBytes of zeros, gzip-encoded
@@ -170,6 +171,8 @@ type HostileRequest struct {
 //	           /content/pdf, /content/image, /content/octet
 //	security   /security/cookie         sets a cookie, links to /security/redirect-other
 //	           /security/redirect-other → OtherURL/t/landing-security
+//	canonical  /canonical/variants, /canonical/order, /canonical/header,
+//	           /canonical/conflict (see canonicalVariants)
 //
 // Pages under /t/ are small leaf pages. Links a crawler must not follow
 // lead under /t/never/, so a crawl is correct only if no request path

@@ -25,6 +25,8 @@ var hostileIndex = []string{
 	"/content/meta-nofollow", "/content/rel-nofollow", "/content/cp1251", "/content/sjis",
 	"/content/pdf", "/content/image", "/content/octet",
 	"/security/cookie",
+	"/canonical/variants", "/canonical/order", "/canonical/header", "/canonical/conflict",
+	"/redirect/tracked",
 }
 
 const hostileRobots = "User-agent: *\nDisallow: /private/\n"
@@ -56,6 +58,8 @@ func (h *Hostile) serveMain(w *recorder, r *http.Request) {
 		h.serveContent(w, r)
 	case strings.HasPrefix(p, "/security/"):
 		h.serveSecurity(w, r)
+	case strings.HasPrefix(p, "/canonical/"):
+		h.serveCanonical(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -141,6 +145,8 @@ func (h *Hostile) serveRedirect(w *recorder, r *http.Request) {
 		to = "ftp://127.0.0.1/file"
 	case "/redirect/javascript":
 		to = "javascript:alert(1)"
+	case "/redirect/tracked":
+		to = "/t/%65xcluded?utm_source=mail#top"
 	default:
 		n, err := strconv.Atoi(strings.TrimPrefix(p, "/redirect/chain/"))
 		switch {

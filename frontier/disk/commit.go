@@ -37,10 +37,10 @@ type flight struct {
 
 // sealLocked appends the counters and sequences to the pending batch.
 func (d *Disk) sealLocked() {
-	d.pending.set(keyStats, appendStats(d.valBuf[:0], d.stats))
-	if d.seqDirty {
-		d.pending.set(keySeq, binary.AppendUvarint(d.valBuf[:0], d.seq))
-		d.seqDirty = false
+	d.pending.set(keyStats, appendStats(d.valBuf[:0], d.statsLocked()))
+	if d.core.Seq != d.sealedSeq {
+		d.pending.set(keySeq, binary.AppendUvarint(d.valBuf[:0], d.core.Seq))
+		d.sealedSeq = d.core.Seq
 	}
 	if d.idDirty {
 		d.pending.set(keyLeaseID, binary.AppendUvarint(d.valBuf[:0], d.idLimit))
@@ -48,7 +48,7 @@ func (d *Disk) sealLocked() {
 	}
 	for p := range d.prioDirty {
 		d.keyBuf = prioKey(d.keyBuf, p)
-		if n := d.prios.Count(p); n > 0 {
+		if n := d.core.Prios().Count(p); n > 0 {
 			d.pending.set(d.keyBuf, binary.AppendUvarint(d.valBuf[:0], uint64(n)))
 		} else {
 			d.pending.del(d.keyBuf)
@@ -191,7 +191,7 @@ func (d *Disk) commitLoop() {
 		if ok, _ := d.commitOnce(); ok && last.Sub(lastStats) >= statsFileInterval {
 			lastStats = last
 			d.mu.Lock()
-			s := d.stats
+			s := d.statsLocked()
 			d.mu.Unlock()
 			d.writeStatsFile(s)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/hivecrawl/crawl/frontier"
-	"github.com/hivecrawl/crawl/frontier/internal/pq"
+	"github.com/hivecrawl/crawl/frontier/internal/sched"
 )
 
 // formatVersion is the layout of the store this package reads and writes.
@@ -93,25 +93,21 @@ type Disk struct {
 	lock *flock.Flock
 	db   *pebble.DB
 
-	mu      sync.Mutex
-	hosts   map[string]*host   // active hosts, and hosts touched by the current operation
-	ready   pq.Indexed[*host]  // hosts with queued requests and room under their cap, by next-allowed time
-	leases  pq.Indexed[*lease] // outstanding leases by expiry
-	byID    map[uint64]*lease
+	mu sync.Mutex
+	// core is the scheduling state (ready hosts, leases, politeness,
+	// Strict's counts by priority, the Queued/Leased/Done/Failed counters
+	// and the arrival sequence); its hooks log what it changes.
+	core    *sched.Core[frontier.Request, frontier.Lease]
+	hosts   map[string]*host // active hosts, and hosts touched by the current operation
 	seen    *seenFilter
 	nextID  uint64 // next lease ID
 	idLimit uint64 // first lease ID not reserved in the store
-	seq     uint64 // last arrival sequence used
-	// prios counts the requests outstanding by priority, for Strict;
-	// leasedPrios the leased ones alone (not stored: a reopened store has
-	// no leases).
-	prios       pq.Levels[uint64]
-	leasedPrios pq.Levels[uint64]
-	prioDirty   map[uint64]struct{}
-	stats       frontier.Stats
-	closed      bool
-	waiters     int
-	changed     chan struct{} // closed and replaced when waiters may proceed
+	// prioDirty holds the priorities whose Strict counts changed since the
+	// last commit.
+	prioDirty map[uint64]struct{}
+	// stats holds the counters the core does not keep: Hosts, Seen and
+	// Duplicates (see statsLocked).
+	stats frontier.Stats
 
 	// reserveIDs durably records that lease IDs below limit are taken; a
 	// seam for tests, which make it fail.
@@ -131,7 +127,7 @@ type Disk struct {
 	pendingGen  uint64        // the generation pending will have; ops wait for it
 	durableGen  uint64        // every batch up to this generation is synced
 	flight      *flight
-	seqDirty    bool
+	sealedSeq   uint64 // the arrival sequence in the store, as of the last seal
 	idDirty     bool
 	pendingFP   map[uint64]struct{} // seen marks in pending
 	flightFP    map[uint64]struct{} // seen marks in flight
@@ -178,21 +174,11 @@ func Open(dir string, opts Options) (*Disk, error) {
 		return nil, fmt.Errorf("disk: open %s: %w", dir, err)
 	}
 	d := &Disk{
-		opts:    opts.withDefaults(),
-		dir:     dir,
-		lock:    lock,
-		db:      db,
-		hosts:   make(map[string]*host),
-		byID:    make(map[uint64]*lease),
-		changed: make(chan struct{}),
-		ready: pq.Indexed[*host]{
-			LessFn:   func(a, b *host) bool { return a.readyAt.Before(b.readyAt) },
-			SetIndex: func(h *host, i int) { h.index = i },
-		},
-		leases: pq.Indexed[*lease]{
-			LessFn:   func(a, b *lease) bool { return a.expires.Before(b.expires) },
-			SetIndex: func(l *lease, i int) { l.index = i },
-		},
+		opts:       opts.withDefaults(),
+		dir:        dir,
+		lock:       lock,
+		db:         db,
+		hosts:      make(map[string]*host),
 		pendingGen: 1,
 		pendingFP:  make(map[uint64]struct{}),
 		flightFP:   make(map[uint64]struct{}),
@@ -204,6 +190,7 @@ func Open(dir string, opts Options) (*Disk, error) {
 		stopped:    make(chan struct{}),
 	}
 	d.pending, d.spare, d.commitBatch = &opLog{}, &opLog{}, db.NewBatch()
+	d.core = sched.New(d.coreConfig())
 	d.reserveIDs = func(limit uint64) error {
 		return db.Set(keyLeaseID, binary.AppendUvarint(nil, limit), pebble.Sync)
 	}
@@ -212,7 +199,7 @@ func Open(dir string, opts Options) (*Disk, error) {
 		_ = lock.Unlock()
 		return nil, fmt.Errorf("disk: open %s: %w", dir, err)
 	}
-	d.writeStatsFile(d.stats)
+	d.writeStatsFile(d.statsLocked())
 	go d.commitLoop()
 	return d, nil
 }
@@ -261,13 +248,16 @@ func (d *Disk) recover() error {
 	if err := d.checkVersion(); err != nil {
 		return err
 	}
-	var err error
-	if d.stats, err = readStats(d.db); err != nil {
+	stats, err := readStats(d.db)
+	if err != nil {
 		return err
 	}
-	if d.seq, err = readUint(d.db, keySeq); err != nil {
+	d.core.Counts = sched.Counts{Queued: stats.Queued, Leased: stats.Leased, Done: stats.Done, Failed: stats.Failed}
+	d.stats = frontier.Stats{Seen: stats.Seen, Duplicates: stats.Duplicates}
+	if d.core.Seq, err = readUint(d.db, keySeq); err != nil {
 		return err
 	}
+	d.sealedSeq = d.core.Seq
 	if d.idLimit, err = readUint(d.db, keyLeaseID); err != nil {
 		return err
 	}
@@ -294,10 +284,10 @@ func (d *Disk) recover() error {
 		if err != nil || !r.active {
 			return err
 		}
-		h := newHost(string(k[1:]))
+		h := newHost(d, string(k[1:]))
 		h.load(r)
 		h.complete = false // its queue is on disk only
-		d.hosts[h.name] = h
+		d.hosts[h.Name] = h
 		d.stats.Hosts++
 		return nil
 	}); err != nil {
@@ -318,16 +308,16 @@ func (d *Disk) recover() error {
 			return fmt.Errorf("lease %x of inactive host: %w", k, errCorrupt)
 		}
 		d.pending.del(k)
-		d.enqueueLocked(h, item{key: r.key, req: r.req}, false)
+		d.core.Restore(&h.Host, r.key.pos(), r.req)
 		requeued++
 		return nil
 	}); err != nil {
 		return err
 	}
-	// enqueueLocked counted the requests as new; they were counted leased.
-	d.stats.Leased -= requeued
-	if d.stats.Leased != 0 {
-		return fmt.Errorf("stats count %d leases more than the store holds: %w", d.stats.Leased, errCorrupt)
+	// Restore counted the requests queued; they were counted leased.
+	d.core.Counts.Leased -= requeued
+	if d.core.Counts.Leased != 0 {
+		return fmt.Errorf("stats count %d leases more than the store holds: %w", d.core.Counts.Leased, errCorrupt)
 	}
 
 	d.nextID = max(d.idLimit, 1)
@@ -338,6 +328,7 @@ func (d *Disk) recover() error {
 			return err
 		}
 		d.touchLocked(h)
+		d.core.Update(&h.Host)
 	}
 	d.endOpLocked(time.Now())
 	// The reserved lease IDs must be durable before any is handed out.
@@ -367,7 +358,7 @@ func (d *Disk) recoverPrios() error {
 		})
 	}
 	count := func(p uint64, n int) {
-		d.prios.Add(p, n)
+		d.core.Prios().Add(p, n)
 	}
 	if kept {
 		return d.scan([]byte{prefixPrio}, func(k, v []byte) error {
@@ -400,7 +391,7 @@ func (d *Disk) recoverPrios() error {
 	}); err != nil {
 		return err
 	}
-	for p := range d.prios.Priorities() {
+	for p := range d.core.Prios().Priorities() {
 		d.prioDirty[p] = struct{}{}
 	}
 	d.pending.set(keyPrios, []byte{1})
@@ -500,19 +491,17 @@ func (d *Disk) scan(prefix []byte, fn func(k, v []byte) error) error {
 // again. Closing twice returns nil.
 func (d *Disk) Close() error {
 	d.mu.Lock()
-	if d.closed {
+	if d.core.Closed() {
 		d.mu.Unlock()
 		return nil
 	}
-	d.closed = true
-	close(d.changed)
-	d.changed = make(chan struct{})
+	d.core.Close()
 	d.mu.Unlock()
 
 	close(d.stop)
 	<-d.stopped
 	d.mu.Lock()
-	s, syncErr := d.stats, d.syncErr
+	s, syncErr := d.statsLocked(), d.syncErr
 	d.mu.Unlock()
 	d.writeStatsFile(s)
 	err := errors.Join(syncErr, d.commitBatch.Close(), d.db.Close())

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -131,24 +130,6 @@ func TestIncompatible(t *testing.T) {
 	// The refusal released the directory.
 	if _, err := Open(dir, Options{}); errors.Is(err, ErrLocked) {
 		t.Errorf("Open after a refused Open = %v; the lock was not released", err)
-	}
-}
-
-func TestPriorityEncoding(t *testing.T) {
-	ordered := []float64{
-		math.Inf(-1), -math.MaxFloat64, -1e10, -1.5, -1, -math.SmallestNonzeroFloat64,
-		0, math.SmallestNonzeroFloat64, 0.5, 1, 2, 1e300, math.MaxFloat64, math.Inf(1),
-	}
-	for i := 1; i < len(ordered); i++ {
-		if a, b := encodePriority(ordered[i-1]), encodePriority(ordered[i]); a >= b {
-			t.Errorf("encodePriority(%g) = %x >= encodePriority(%g) = %x", ordered[i-1], a, ordered[i], b)
-		}
-	}
-	if encodePriority(math.Copysign(0, -1)) != encodePriority(0) {
-		t.Errorf("-0 and +0 encode differently; they must tie")
-	}
-	if encodePriority(math.NaN()) != encodePriority(math.Inf(1)) {
-		t.Errorf("NaN does not sort with +Inf")
 	}
 }
 
@@ -370,8 +351,8 @@ func checkInvariants(t *testing.T, d *Disk) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if queued != d.stats.Queued {
-		t.Errorf("store holds %d queued requests; Stats.Queued = %d", queued, d.stats.Queued)
+	if queued != d.statsLocked().Queued {
+		t.Errorf("store holds %d queued requests; Stats.Queued = %d", queued, d.statsLocked().Queued)
 	}
 	for name, h := range d.hosts {
 		if h.active {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/internal/sched"
 )
 
 // item is a queued request with its position in its host's queue.
@@ -21,9 +22,13 @@ type item struct {
 // up to hi (all of them when complete). Everything else queued sits in the
 // store past hi, so refilling scans forward from hi and never meets the
 // tombstones of requests already consumed, which all lie at or before hi.
+//
+// The embedded sched.Host is its scheduling state (in-flight count,
+// politeness, place in the ready heap); host itself is its sched.Queue.
 type host struct {
-	name   string
-	prefix []byte // queuePrefix(name)
+	sched.Host[frontier.Request]
+	d      *Disk
+	prefix []byte // queuePrefix(Name)
 
 	window   []item
 	hi       itemKey
@@ -32,17 +37,9 @@ type host struct {
 	head     itemKey
 	pops     int // requests popped since head was last persisted
 
-	inflight int
 	// active: the host has queued or leased requests and counts in
 	// Stats.Hosts; its record says so.
-	active      bool
-	notBefore   time.Time     // RetryAt holds the host back until then
-	nextAllowed time.Time     // the host delay holds the host back until then
-	lastLease   time.Time     // when the host's last request was leased
-	crawlDelay  time.Duration // the longest Outcome.HostDelay seen
-
-	readyAt time.Time // max(notBefore, nextAllowed): the ready heap's key
-	index   int       // in Disk.ready; -1 when absent
+	active bool
 
 	persisted bool // the store holds a record for the host
 	dirty     bool // the record must be rewritten
@@ -87,23 +84,28 @@ func (h *host) dropOverlay(gen uint64) {
 	h.popped = popped
 }
 
-func newHost(name string) *host {
-	return &host{name: name, prefix: queuePrefix(name), complete: true, index: -1}
+func newHost(d *Disk, name string) *host {
+	h := &host{d: d, prefix: queuePrefix(name), complete: true}
+	h.Init(name, h)
+	return h
 }
+
+// hostOf returns the disk host of a core host.
+func hostOf(h *sched.Host[frontier.Request]) *host { return h.Queue.(*host) }
 
 func (h *host) record() hostRecord {
 	return hostRecord{
 		active:      h.active,
-		notBefore:   h.notBefore,
-		nextAllowed: h.nextAllowed,
-		crawlDelay:  h.crawlDelay,
+		notBefore:   h.NotBefore,
+		nextAllowed: h.NextAllowed,
+		crawlDelay:  h.CrawlDelay,
 		head:        h.head,
 	}
 }
 
 func (h *host) load(r hostRecord) {
 	h.active = r.active
-	h.notBefore, h.nextAllowed, h.crawlDelay = r.notBefore, r.nextAllowed, r.crawlDelay
+	h.NotBefore, h.NextAllowed, h.CrawlDelay = r.notBefore, r.nextAllowed, r.crawlDelay
 	h.head = r.head
 	h.persisted = true
 }
@@ -113,7 +115,7 @@ func (h *host) empty() bool { return len(h.window) == 0 && h.complete }
 
 // keepsState reports whether an idle host's record is worth keeping.
 func (h *host) keepsState(now time.Time) bool {
-	return h.crawlDelay > 0 || h.notBefore.After(now) || h.nextAllowed.After(now)
+	return h.CrawlDelay > 0 || h.NotBefore.After(now) || h.NextAllowed.After(now)
 }
 
 // inWindow reports whether a request at k belongs in the window.
@@ -152,13 +154,4 @@ func (h *host) pop() item {
 	h.window[0] = item{}
 	h.window = h.window[1:]
 	return it
-}
-
-// lease is an outstanding lease.
-type lease struct {
-	id      uint64
-	it      item
-	host    *host
-	expires time.Time
-	index   int // in Disk.leases
 }

@@ -3,10 +3,10 @@ package disk
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/internal/sched"
 )
 
 // Key prefixes. Every key of the store begins with one of these bytes; see
@@ -35,7 +35,8 @@ var (
 var errCorrupt = errors.New("disk: corrupt record")
 
 // itemKey is the position of a request in its host's queue: the
-// order-preserving encoding of its priority, then its arrival sequence.
+// order-preserving encoding of its priority (sched.EncodePriority), then its
+// arrival sequence; sched.Pos under another name, for brevity here.
 type itemKey struct {
 	prio uint64
 	seq  uint64
@@ -48,22 +49,9 @@ func (a itemKey) less(b itemKey) bool {
 	return a.seq < b.seq
 }
 
-// encodePriority maps a float64 onto a uint64 whose unsigned order is the
-// float's numeric order: negative numbers have all their bits flipped,
-// others only the sign bit. -0 counts as 0 and NaN sorts last, with +Inf.
-func encodePriority(p float64) uint64 {
-	switch {
-	case p == 0:
-		p = 0 // -0 and +0 tie, as they do in the memory backend
-	case math.IsNaN(p):
-		p = math.Inf(1)
-	}
-	b := math.Float64bits(p)
-	if b&(1<<63) != 0 {
-		return ^b
-	}
-	return b | 1<<63
-}
+func (a itemKey) pos() sched.Pos { return sched.Pos{Prio: a.prio, Seq: a.seq} }
+
+func keyOf(p sched.Pos) itemKey { return itemKey{p.Prio, p.Seq} }
 
 // seenKey returns the seen-set key of a fingerprint.
 func seenKey(buf []byte, fp uint64) []byte {

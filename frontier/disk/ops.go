@@ -1,7 +1,6 @@
 package disk
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -10,21 +9,23 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/hivecrawl/crawl/frontier"
-	"github.com/hivecrawl/crawl/frontier/internal/pq"
+	"github.com/hivecrawl/crawl/frontier/internal/sched"
 )
 
 // Every operation runs under d.mu: it changes the in-memory state and
 // logs the same changes in the pending log, which the committer applies and
-// syncs (see commit.go). Add and Complete then wait for that commit.
+// syncs (see commit.go). Add and Complete then wait for that commit. The
+// scheduling (ready hosts, leases, politeness, Strict) is the shared core's
+// (frontier/internal/sched); its hooks below log what it changes.
 
 // Add implements frontier.Frontier. It returns once the requests it added
-// are durable (see the package documentation).
+// are durable (see the package documentation), or when ctx ends first.
 func (d *Disk) Add(ctx context.Context, reqs []frontier.Request) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	d.mu.Lock()
-	if d.closed {
+	if d.core.Closed() {
 		d.mu.Unlock()
 		return 0, frontier.ErrClosed
 	}
@@ -33,7 +34,7 @@ func (d *Disk) Add(ctx context.Context, reqs []frontier.Request) (int, error) {
 	d.endOpLocked(now)
 	gen := d.pendingGen
 	if n > 0 {
-		d.notifyLocked()
+		d.core.Notify()
 	}
 	d.mu.Unlock()
 	if err != nil {
@@ -46,8 +47,7 @@ func (d *Disk) Add(ctx context.Context, reqs []frontier.Request) (int, error) {
 }
 
 // addLocked queues the requests not seen before. The seen check and mark are
-// one step under d.mu: the in-memory filter rules most new URLs out, and for
-// the rest the marks of the batches not yet applied, then the store, decide.
+// one step under d.mu.
 func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 	added := 0
 	for _, r := range reqs {
@@ -63,11 +63,7 @@ func (d *Disk) addLocked(reqs []frontier.Request, now time.Time) (int, error) {
 			return added, err
 		}
 		d.markSeenLocked(fp)
-		d.seq++
-		d.seqDirty = true
-		prio := encodePriority(d.opts.Scheduler.Priority(r))
-		d.countPrioLocked(prio, 1)
-		d.enqueueLocked(h, item{key: itemKey{prio, d.seq}, req: r}, true)
+		d.core.Add(&h.Host, sched.EncodePriority(d.opts.Scheduler.Priority(r)), r)
 		added++
 	}
 	return added, nil
@@ -122,7 +118,7 @@ func (d *Disk) hostLocked(name string, now time.Time) (*host, error) {
 		d.touchLocked(h)
 		return h, nil
 	}
-	h := newHost(name)
+	h := newHost(d, name)
 	v, closer, err := d.db.Get(hostKey(name))
 	switch {
 	case err == nil:
@@ -156,22 +152,20 @@ func (d *Disk) touchLocked(h *host) {
 func (d *Disk) endOpLocked(now time.Time) {
 	for _, h := range d.touched {
 		h.touched = false
-		if h.empty() && h.inflight == 0 {
+		if h.empty() && h.InFlight() == 0 {
 			if h.active {
 				h.active = false
 				d.stats.Hosts--
 			}
-			if h.index >= 0 {
-				heap.Remove(&d.ready, h.index)
-			}
-			delete(d.hosts, h.name)
+			d.core.Forget(&h.Host)
+			delete(d.hosts, h.Name)
 			h.retiredGen = d.pendingGen
-			d.recent[h.name] = h
+			d.recent[h.Name] = h
 			switch {
 			case h.keepsState(now):
 				h.dirty = true
 			case h.persisted:
-				d.pending.del(hostKey(h.name))
+				d.pending.del(hostKey(h.Name))
 				h.persisted, h.dirty = false, false
 			default:
 				h.dirty = false
@@ -179,7 +173,7 @@ func (d *Disk) endOpLocked(now time.Time) {
 		}
 		if h.dirty {
 			d.valBuf = appendHost(d.valBuf[:0], h.record())
-			d.pending.set(hostKey(h.name), d.valBuf)
+			d.pending.set(hostKey(h.Name), d.valBuf)
 			h.dirty, h.persisted = false, true
 		}
 	}
@@ -191,142 +185,66 @@ func (d *Disk) endOpLocked(now time.Time) {
 }
 
 // Lease implements frontier.Frontier. Leases are recorded in the store but
-// not waited for: a lease lost in a crash leaves its request queued.
+// not waited for: a lease lost in a crash leaves its request queued. It
+// returns leases or an error, never both: when the store fails in the
+// middle of a call, the requests it had leased go back where they were.
 func (d *Disk) Lease(ctx context.Context, maxN int) ([]frontier.Lease, error) {
-	if maxN <= 0 {
-		maxN = 1
-	}
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		d.mu.Lock()
-		if d.closed {
-			d.mu.Unlock()
-			return nil, frontier.ErrClosed
-		}
-		now := time.Now()
-		d.reapLocked(now)
-		out, err := d.leaseLocked(now, maxN)
-		if err != nil {
-			// Leases or an error, never both: the requests leased before
-			// the failure go back where they were.
-			d.unleaseLocked(out)
-		}
-		d.endOpLocked(now)
-		if err != nil {
-			d.mu.Unlock()
-			return nil, fmt.Errorf("disk: lease: %w", err)
-		}
-		if len(out) > 0 {
-			d.mu.Unlock()
-			return out, nil
-		}
-		if d.stats.Queued == 0 && d.stats.Leased == 0 {
-			d.mu.Unlock()
-			return nil, frontier.ErrDrained
-		}
-		wait := time.Duration(-1)
-		stalled := d.stalledLocked(now)
-		for _, h := range d.ready.Items {
-			if !d.heldBackLocked(h, stalled) && (wait < 0 || h.readyAt.Sub(now) < wait) {
-				wait = h.readyAt.Sub(now)
-			}
-			if !d.opts.Strict {
-				break // d.ready.Items[0] is the earliest
-			}
-		}
-		if d.leases.Len() > 0 {
-			if w := d.leases.Items[0].expires.Sub(now); wait < 0 || w < wait {
-				wait = w
-			}
-		}
-		ch := d.changed
-		d.waiters++
-		d.mu.Unlock()
+	return d.core.Lease(ctx, maxN)
+}
 
-		pq.Wait(ctx, ch, wait, &timer)
-		d.mu.Lock()
-		d.waiters--
-		d.mu.Unlock()
+// coreConfig returns the configuration of d's scheduling core: the
+// frontier's options, and hooks that log what the core changes.
+func (d *Disk) coreConfig() sched.Config[frontier.Request, frontier.Lease] {
+	o := d.opts
+	return sched.Config[frontier.Request, frontier.Lease]{
+		Mu:              &d.mu,
+		PerHostInFlight: o.PerHostInFlight,
+		LeaseTTL:        o.LeaseTTL,
+		Strict:          o.Strict,
+		StrictStall:     frontier.StrictStall,
+		HostDelay:       o.Scheduler.HostDelay,
+		NewLease: func(l *sched.Lease[frontier.Request]) frontier.Lease {
+			return frontier.Lease{ID: l.ID, Request: l.Req, Expires: l.Expires}
+		},
+		Retried: func(r frontier.Request) frontier.Request {
+			r.Attempts++
+			return r
+		},
+		Drained: frontier.ErrDrained,
+		Closed:  frontier.ErrClosed,
+		NewLeaseID: func() (uint64, error) {
+			id, err := d.newLeaseIDLocked()
+			if err != nil {
+				return 0, fmt.Errorf("disk: lease: %w", err)
+			}
+			return id, nil
+		},
+		Leased:  func(l *sched.Lease[frontier.Request]) { d.logLeaseLocked(l, true) },
+		Renewed: func(l *sched.Lease[frontier.Request]) { d.logLeaseLocked(l, false) },
+		Unleased: func(l *sched.Lease[frontier.Request]) {
+			d.touchLocked(hostOf(l.Host))
+			d.pending.del(leaseKey(d.keyBuf, l.ID))
+		},
+		HostChanged: func(h *sched.Host[frontier.Request]) {
+			dh := hostOf(h)
+			dh.dirty = true
+			d.touchLocked(dh)
+		},
+		PrioChanged: func(p uint64) { d.prioDirty[p] = struct{}{} },
+		EndOp:       d.endOpLocked,
 	}
 }
 
-func (d *Disk) leaseLocked(now time.Time, maxN int) ([]frontier.Lease, error) {
-	var out []frontier.Lease
-	var held []*host // ready hosts that Strict holds back
-	defer func() {
-		for _, h := range held {
-			heap.Push(&d.ready, h)
-		}
-	}()
-	stalled := d.stalledLocked(now)
-	for len(out) < maxN && d.ready.Len() > 0 {
-		h := d.ready.Items[0]
-		if h.readyAt.After(now) {
-			break
-		}
-		if d.heldBackLocked(h, stalled) {
-			held = append(held, heap.Pop(&d.ready).(*host))
-			continue
-		}
-		id, err := d.newLeaseIDLocked()
-		if err != nil {
-			return out, err
-		}
-		it := h.pop()
-		d.countLeasedLocked(it.key.prio, 1)
-		d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
-		d.pending.del(d.keyBuf)
-		d.popLocked(h, it.key)
-		l := &lease{id: id, it: it, host: h, expires: now.Add(d.opts.LeaseTTL)}
-		d.valBuf = appendLease(d.valBuf[:0], leaseRecord{expires: l.expires, key: it.key, req: it.req})
-		d.pending.setFresh(leaseKey(d.keyBuf, id), d.valBuf)
-		heap.Push(&d.leases, l)
-		d.byID[id] = l
-		h.inflight++
-		d.stats.Queued--
-		d.stats.Leased++
-		h.lastLease = now
-		if delay := max(d.opts.Scheduler.HostDelay(h.name), h.crawlDelay); delay > 0 {
-			h.nextAllowed = now.Add(delay)
-			h.dirty = true
-		}
-		d.touchLocked(h)
-		switch {
-		case len(h.window) == 0 && !h.complete:
-			if err := d.refillLocked(h); err != nil {
-				return out, err
-			}
-		case len(h.window) == 0:
-			h.head = emptyHead
-		default:
-			// Advance the persisted head now and then, so that a scan after
-			// a restart skips at most a window's worth of tombstones.
-			if h.pops++; h.pops >= d.opts.WindowPerHost {
-				h.head, h.dirty, h.pops = h.window[0].key, true, 0
-			}
-		}
-		d.updateReadyLocked(h)
-		out = append(out, frontier.Lease{ID: id, Request: it.req, Expires: l.expires})
-	}
-	return out, nil
-}
-
-// unleaseLocked takes back leases just handed out by leaseLocked: their
-// requests go back to their old places.
-func (d *Disk) unleaseLocked(out []frontier.Lease) {
-	for _, rl := range out {
-		l := d.byID[rl.ID]
-		heap.Remove(&d.leases, l.index)
-		d.releaseLocked(l)
-		d.enqueueLocked(l.host, l.it, false)
+// logLeaseLocked logs the record of a lease handed out (fresh: a key the
+// store does not hold) or renewed: its expiry, and enough to put its
+// request back where it was.
+func (d *Disk) logLeaseLocked(l *sched.Lease[frontier.Request], fresh bool) {
+	d.valBuf = appendLease(d.valBuf[:0], leaseRecord{expires: l.Expires, key: keyOf(l.Pos), req: l.Req})
+	d.keyBuf = leaseKey(d.keyBuf, l.ID)
+	if fresh {
+		d.pending.setFresh(d.keyBuf, d.valBuf)
+	} else {
+		d.pending.set(d.keyBuf, d.valBuf)
 	}
 }
 
@@ -346,35 +264,16 @@ func (d *Disk) newLeaseIDLocked() (uint64, error) {
 	return id, nil
 }
 
-// reapLocked returns expired leases' requests to their old places in their
-// hosts' queues.
-func (d *Disk) reapLocked(now time.Time) {
-	for d.leases.Len() > 0 && !d.leases.Items[0].expires.After(now) {
-		l := heap.Pop(&d.leases).(*lease)
-		d.releaseLocked(l)
-		d.enqueueLocked(l.host, l.it, false)
-	}
-}
-
-// releaseLocked forgets a lease that has left the lease heap.
-func (d *Disk) releaseLocked(l *lease) {
-	d.countLeasedLocked(l.it.key.prio, -1)
-	delete(d.byID, l.id)
-	l.host.inflight--
-	d.stats.Leased--
-	d.touchLocked(l.host)
-	d.updateReadyLocked(l.host)
-	d.pending.del(leaseKey(d.keyBuf, l.id))
-}
-
 // Complete implements frontier.Frontier. It returns once the outcomes are
-// durable: an acknowledged completion is never lost.
+// durable (an acknowledged completion is never lost), or when ctx ends
+// first: then the outcomes are applied but may be lost in a crash, and
+// their leases expire again.
 func (d *Disk) Complete(ctx context.Context, outcomes []frontier.Outcome) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	d.mu.Lock()
-	if d.closed {
+	if d.core.Closed() {
 		d.mu.Unlock()
 		return frontier.ErrClosed
 	}
@@ -382,7 +281,7 @@ func (d *Disk) Complete(ctx context.Context, outcomes []frontier.Outcome) error 
 	expired, err := d.completeLocked(outcomes, now)
 	d.endOpLocked(now)
 	gen := d.pendingGen
-	d.notifyLocked()
+	d.core.Notify()
 	d.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("disk: complete: %w", err)
@@ -400,51 +299,15 @@ func (d *Disk) Complete(ctx context.Context, outcomes []frontier.Outcome) error 
 }
 
 func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expired []uint64, err error) {
-	d.reapLocked(now)
+	d.core.Reap(now)
 	for i := range outcomes {
 		o := &outcomes[i]
-		l := d.byID[o.Lease.ID]
-		if l == nil {
+		h := d.core.Complete(o.Lease.ID, sched.Outcome{Status: sched.Status(o.Status), RetryAt: o.RetryAt, HostDelay: o.HostDelay})
+		if h == nil {
 			expired = append(expired, o.Lease.ID)
 			continue
 		}
-		heap.Remove(&d.leases, l.index)
-		d.releaseLocked(l)
-		h := l.host
-		if o.HostDelay > 0 {
-			// A Crawl-delay spaces requests from the host's last one on, and
-			// only ever slows the host down.
-			if o.HostDelay > h.crawlDelay {
-				h.crawlDelay, h.dirty = o.HostDelay, true
-			}
-			if t := h.lastLease.Add(o.HostDelay); t.After(h.nextAllowed) {
-				h.nextAllowed, h.dirty = t, true
-			}
-		}
-		if o.RetryAt.After(h.notBefore) {
-			h.notBefore, h.dirty = o.RetryAt, true
-		}
-		switch o.Status {
-		case frontier.Retry:
-			it := l.it
-			it.req.Attempts++
-			d.seq++
-			d.seqDirty = true
-			it.key.seq = d.seq
-			d.enqueueLocked(h, it, true)
-		case frontier.Release:
-			d.enqueueLocked(h, l.it, false) // its original key puts it back where it was
-		case frontier.Failed:
-			d.stats.Failed++
-			d.countPrioLocked(l.it.key.prio, -1)
-		default:
-			d.stats.Done++
-			d.countPrioLocked(l.it.key.prio, -1)
-		}
-		d.updateReadyLocked(h)
-		if _, err := d.addLocked(o.Links, now); err != nil {
-			return expired, err
-		}
+		// Seen first: the page's canonical URL, fetched now, is no new link.
 		for _, u := range o.Seen {
 			fp := frontier.Fingerprint(u)
 			seen, err := d.seenLocked(fp)
@@ -455,17 +318,11 @@ func (d *Disk) completeLocked(outcomes []frontier.Outcome, now time.Time) (expir
 				d.markSeenLocked(fp)
 			}
 		}
+		if _, err := d.addLocked(o.Links, now); err != nil {
+			return expired, err
+		}
 	}
 	return expired, nil
-}
-
-// notifyLocked wakes blocked Lease calls.
-func (d *Disk) notifyLocked() {
-	if d.waiters == 0 {
-		return
-	}
-	close(d.changed)
-	d.changed = make(chan struct{})
 }
 
 // Stats implements frontier.Frontier: the counters as of the last
@@ -473,10 +330,17 @@ func (d *Disk) notifyLocked() {
 func (d *Disk) Stats(ctx context.Context) (frontier.Stats, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.core.Closed() {
 		return frontier.Stats{}, frontier.ErrClosed
 	}
-	return d.stats, nil
+	return d.statsLocked(), nil
+}
+
+// statsLocked returns the counters: the core's and d.stats's.
+func (d *Disk) statsLocked() frontier.Stats {
+	s, c := d.stats, d.core.Counts
+	s.Queued, s.Leased, s.Done, s.Failed = c.Queued, c.Leased, c.Done, c.Failed
+	return s
 }
 
 // Renew implements frontier.Frontier: each lease still held expires a full
@@ -489,25 +353,19 @@ func (d *Disk) Renew(ctx context.Context, leases []frontier.Lease) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.core.Closed() {
 		return frontier.ErrClosed
 	}
 	now := time.Now()
-	d.reapLocked(now)
+	d.core.Reap(now)
 	var expired []uint64
-	for _, rl := range leases {
-		l := d.byID[rl.ID]
-		if l == nil {
-			expired = append(expired, rl.ID)
-			continue
+	for _, l := range leases {
+		if !d.core.Renew(l.ID, now) {
+			expired = append(expired, l.ID)
 		}
-		l.expires = now.Add(d.opts.LeaseTTL)
-		heap.Fix(&d.leases, l.index)
-		d.valBuf = appendLease(d.valBuf[:0], leaseRecord{expires: l.expires, key: l.it.key, req: l.it.req})
-		d.pending.set(leaseKey(d.keyBuf, l.id), d.valBuf)
 	}
 	d.endOpLocked(now)
-	d.notifyLocked() // the reaping may have queued requests again
+	d.core.Notify() // the reaping may have queued requests again
 	if len(expired) > 0 {
 		return fmt.Errorf("disk: renew %d of %d leases (first lease %d): %w",
 			len(expired), len(leases), expired[0], frontier.ErrLeaseExpired)

@@ -1,15 +1,13 @@
 package disk
 
 import (
-	"time"
-
-	"container/heap"
 	"math"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/internal/sched"
 )
 
 // The host queues: a window in memory, the rest in the store, and for
@@ -19,9 +17,51 @@ import (
 // queued becomes the head.
 var emptyHead = itemKey{math.MaxUint64, math.MaxUint64}
 
+var _ sched.Queue[frontier.Request] = (*host)(nil)
+
+// Head implements sched.Queue: the window's first request is the queue's.
+func (h *host) Head() (sched.Pos, bool) {
+	if len(h.window) == 0 {
+		return sched.Pos{}, false
+	}
+	return h.window[0].key.pos(), true
+}
+
+// Push implements sched.Queue, under d.mu.
+func (h *host) Push(p sched.Pos, r frontier.Request, fresh bool) {
+	h.d.enqueueLocked(h, item{key: keyOf(p), req: r}, fresh)
+}
+
+// Pop implements sched.Queue, under d.mu: it takes the window's first
+// request, logs its removal, and refills the window from the store when it
+// runs out (the error of a failed refill is the error returned).
+func (h *host) Pop() (sched.Pos, frontier.Request, error) {
+	d := h.d
+	it := h.pop()
+	d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
+	d.pending.del(d.keyBuf)
+	d.popLocked(h, it.key)
+	d.touchLocked(h)
+	var err error
+	switch {
+	case len(h.window) == 0 && !h.complete:
+		err = d.refillLocked(h)
+	case len(h.window) == 0:
+		h.head = emptyHead
+	default:
+		// Advance the persisted head now and then, so that a scan after
+		// a restart skips at most a window's worth of tombstones.
+		if h.pops++; h.pops >= d.opts.WindowPerHost {
+			h.head, h.dirty, h.pops = h.window[0].key, true, 0
+		}
+	}
+	return it.key.pos(), it.req, err
+}
+
 // enqueueLocked queues it on h: in the store always, in the window when it
 // is among the host's first requests. fresh says that it has a new position
-// (an Add or a retry), not its old one (a lease given back).
+// (an Add or a retry), not its old one (a lease given back). The core
+// counts it and places the host.
 func (d *Disk) enqueueLocked(h *host, it item, fresh bool) {
 	d.keyBuf = queueKey(d.keyBuf, h.prefix, it.key)
 	d.valBuf = appendRequest(d.valBuf[:0], it.req)
@@ -46,9 +86,7 @@ func (d *Disk) enqueueLocked(h *host, it item, fresh bool) {
 	} else if evicted, ok := h.insert(it, d.opts.WindowPerHost); ok {
 		d.spillLocked(h, evicted)
 	}
-	d.stats.Queued++
 	d.touchLocked(h)
-	d.updateReadyLocked(h)
 }
 
 // spillLocked notes that it is queued on h outside the window, in the
@@ -76,7 +114,8 @@ func (d *Disk) overlayLocked(h *host) {
 
 // refillLocked loads the next requests of h's queue into its window: it
 // scans the store forward from the last position loaded, merged with the
-// host's overlay of writes not yet applied.
+// host's overlay of writes not yet applied. The caller updates the host's
+// place in the core (Pop's caller does).
 func (d *Disk) refillLocked(h *host) error {
 	if h.complete {
 		return nil
@@ -178,7 +217,6 @@ func (d *Disk) refillLocked(h *host) error {
 		h.head = emptyHead
 	}
 	d.touchLocked(h)
-	d.updateReadyLocked(h)
 	return nil
 }
 
@@ -190,72 +228,4 @@ func compareKeys(a, b itemKey) int {
 		return 1
 	}
 	return 0
-}
-
-// updateReadyLocked puts h in, moves it within, or removes it from the
-// ready heap after its queue, in-flight count or timing changed.
-func (d *Disk) updateReadyLocked(h *host) {
-	capN := d.opts.PerHostInFlight
-	if len(h.window) == 0 || (capN >= 0 && h.inflight >= capN) {
-		if h.index >= 0 {
-			heap.Remove(&d.ready, h.index)
-		}
-		return
-	}
-	h.readyAt = h.notBefore
-	if h.nextAllowed.After(h.readyAt) {
-		h.readyAt = h.nextAllowed
-	}
-	if h.index >= 0 {
-		heap.Fix(&d.ready, h.index)
-	} else {
-		heap.Push(&d.ready, h)
-	}
-}
-
-// countPrioLocked tracks the requests outstanding (queued or leased) at
-// priority p, for Strict: delta is +1 when one is added, -1 when one
-// finishes. The counts go into the store with the commit.
-func (d *Disk) countPrioLocked(p uint64, delta int) {
-	if !d.opts.Strict {
-		return
-	}
-	d.prios.Add(p, delta)
-	d.prioDirty[p] = struct{}{}
-}
-
-// countLeasedLocked tracks the requests leased at priority p, for Strict.
-func (d *Disk) countLeasedLocked(p uint64, delta int) {
-	if d.opts.Strict {
-		d.leasedPrios.Add(p, delta)
-	}
-}
-
-// stalledLocked reports whether Strict's lowest level is stalled: none of
-// its requests is leased, and each waits on its host for
-// frontier.StrictStall or longer. Then the other hosts go on.
-func (d *Disk) stalledLocked(now time.Time) bool {
-	if !d.opts.Strict {
-		return false
-	}
-	lowest, ok := d.prios.Min()
-	if !ok || d.leasedPrios.Count(lowest) > 0 {
-		return false
-	}
-	for _, h := range d.ready.Items {
-		if len(h.window) > 0 && h.window[0].key.prio == lowest && h.readyAt.Sub(now) < frontier.StrictStall {
-			return false
-		}
-	}
-	return true
-}
-
-// heldBackLocked reports whether Strict keeps h's first request waiting for
-// requests of lower priority. stalled is stalledLocked's answer.
-func (d *Disk) heldBackLocked(h *host, stalled bool) bool {
-	if !d.opts.Strict || stalled || len(h.window) == 0 {
-		return false
-	}
-	lowest, _ := d.prios.Min()
-	return h.window[0].key.prio > lowest
 }
