@@ -55,8 +55,7 @@ type Observer interface {
 	// came; class is the error class or "".
 	FetchFinished(status int, class string, bytes int64, d time.Duration)
 	// Retried is called when a request is put back for another attempt
-	// because of class (a fetch error class, "http_429", "http_5xx" or
-	// "robots_unavailable").
+	// because of class, one of fetch.RetryClasses.
 	Retried(class string)
 	// RobotsBlocked is called for each URL robots.txt disallows.
 	RobotsBlocked()

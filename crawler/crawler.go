@@ -266,9 +266,6 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		res.Error, res.Detail = fetch.ClassInvalidURL, err.Error()
 		return w.finish(ctx, out, &res, frontier.Failed)
 	}
-	if fw, ok := w.forwardIgnored(out, req); ok {
-		return fw
-	}
 	// The budget counts URLs, not attempts: a retry was counted on its first
 	// attempt, and must reach its record.
 	if !asset && req.Attempts == 0 && r.overHostBudget(u.Host) {
@@ -292,7 +289,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			// the same class, retries and backoff.
 			class := fetch.ClassOf(err)
 			res.Error, res.Detail = class, err.Error()
-			if retryable(class) && req.Attempts < c.cfg.Retries {
+			if fetch.Retryable(class) && req.Attempts < c.cfg.Retries {
 				c.cfg.Observer.Retried(class)
 				return c.retry(out, req.Attempts, 0)
 			}
@@ -348,7 +345,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	switch {
 	case err != nil:
 		res.Error, res.Detail = class, err.Error()
-		if retryable(class) && req.Attempts < c.cfg.Retries {
+		if fetch.Retryable(class) && req.Attempts < c.cfg.Retries {
 			c.cfg.Observer.Retried(class)
 			return c.retry(out, req.Attempts, 0)
 		}
@@ -359,7 +356,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	case resp.Status == 429 || resp.Status >= 500:
 		if req.Attempts < c.cfg.Retries {
 			if resp.Status == 429 {
-				c.cfg.Observer.Retried("http_429")
+				c.cfg.Observer.Retried(fetch.ClassHTTP429)
 			} else {
 				c.cfg.Observer.Retried(ClassHTTP5xx)
 			}
@@ -393,7 +390,6 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		res.Title = page.Title
 		res.Links = page.Found
 		res.LinksTruncated = page.Truncated
-		w.noteCanonical(&out, &res, req, resp, page)
 		out.Links = w.discover(req, page.Links)
 		if c.cfg.Assets {
 			out.Links = w.withAssets(req, out.Links, page.Assets)
@@ -401,8 +397,6 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		if r.handler != nil {
 			w.parsed = page
 		}
-	} else if !asset && resp.Status < 300 {
-		w.noteCanonical(&out, &res, req, resp, nil)
 	}
 	if asset && c.cfg.Assets {
 		out.Links = w.stylesheetAssets(req, resp) // a style sheet's url() and @import
@@ -423,7 +417,6 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 	}
 	out := w.linkScratch()
 	for _, link := range links {
-		link = w.r.ignored.Apply(link) // learned from rel=canonical
 		if !c.scope.allows(link) {
 			continue
 		}
@@ -449,15 +442,6 @@ func (w *worker) linkScratch() []frontier.Request {
 func (w *worker) keepLinks(links []frontier.Request) []frontier.Request {
 	*w.linkBuf = links
 	return links
-}
-
-// retryable reports whether a fetch error class is worth another attempt.
-func retryable(class string) bool {
-	switch class {
-	case fetch.ClassTimeout, fetch.ClassConnect, fetch.ClassReset:
-		return true
-	}
-	return false
 }
 
 // retry schedules another attempt after an exponential backoff with jitter,

@@ -2,26 +2,29 @@ package crawler
 
 import (
 	"time"
+
+	"github.com/hivecrawl/crawl/fetch"
 )
 
-// Error classes that end up in Result.Error and in metric labels. The set is
-// closed: these, plus the classes of package fetch (timeout, dns, connect,
-// tls, reset, too_large, redirect_limit, bad_redirect, denied, canceled,
-// invalid_url, other).
+// Failure classes the crawler records besides the fetch's own. The set of
+// every class a Result.Error or a metric label takes is closed, and kept in
+// one place: package fetch (see fetch.Classes); these name its members the
+// crawler reports.
 const (
 	// ClassRobots: robots.txt disallows the URL (or a redirect hop to it).
-	ClassRobots = "robots"
-	// ClassRobotsUnavailable: robots.txt answered 5xx or could not be
-	// fetched for longer than the retries allowed.
-	ClassRobotsUnavailable = "robots_unavailable"
+	ClassRobots = fetch.ClassRobots
+	// ClassRobotsUnavailable: robots.txt answered 5xx or 429 for longer
+	// than the retries allowed. A host that does not answer at all fails
+	// its URLs with the fetch's class instead (dns, connect, tls, …).
+	ClassRobotsUnavailable = fetch.ClassRobotsUnavailable
 	// ClassOutOfScope: a redirect led out of the crawl's scope.
-	ClassOutOfScope = "out_of_scope"
+	ClassOutOfScope = fetch.ClassOutOfScope
 	// ClassHTTP4xx: the server answered with a 4xx status.
-	ClassHTTP4xx = "http_4xx"
+	ClassHTTP4xx = fetch.ClassHTTP4xx
 	// ClassHTTP5xx: the server answered with a 5xx status after all retries.
-	ClassHTTP5xx = "http_5xx"
+	ClassHTTP5xx = fetch.ClassHTTP5xx
 	// ClassParse: the body could not be decoded or parsed.
-	ClassParse = "parse"
+	ClassParse = fetch.ClassParse
 )
 
 // Result is the record of one URL attempted: one JSON line of output.
@@ -41,7 +44,8 @@ type Result struct {
 	LinksTruncated bool      `json:"links_truncated,omitempty"`
 	Attempts       int       `json:"attempts"`
 	FetchedAt      time.Time `json:"fetched_at"`
-	// Error is a stable class from the documented set; empty on success.
+	// Error is a failure class from the closed set fetch.Classes
+	// documents; empty on success.
 	Error string `json:"error,omitempty"`
 	// Detail explains Error in words; it is not stable.
 	Detail string `json:"detail,omitempty"`

@@ -11,10 +11,12 @@ import (
 	"syscall"
 )
 
-// Failure classes. Every *Error returned by this package carries one of these
-// in its Class field, except that an error returned by a redirect check
-// keeps the class it reports itself (see Client.Fetch). The set is closed:
-// new classes are added here, documented, and nowhere else.
+// Failure classes of a fetch. Every *Error returned by this package carries
+// one of these in its Class field, except that an error returned by a
+// redirect check keeps the class it reports itself (see Client.Fetch). With
+// the crawler's own classes below they make the crawl's one closed set of
+// failure classes: new classes are added here, documented, and nowhere
+// else.
 const (
 	// ClassTimeout: Options.Timeout, Options.HeaderTimeout or
 	// Options.ConnectTimeout expired, or the caller's context passed its
@@ -52,6 +54,64 @@ const (
 	// ClassOther: none of the above.
 	ClassOther = "other"
 )
+
+// Failure classes the crawler records for what is not a failed fetch: a
+// response it judged, a check that refused a URL or a redirect hop. They
+// are listed here so that the crawl's failure classes are one closed set,
+// the one Classes returns.
+const (
+	// ClassHTTP4xx: the server answered with a 4xx status (a 429 after all
+	// its retries included).
+	ClassHTTP4xx = "http_4xx"
+	// ClassHTTP5xx: the server answered with a 5xx status after all
+	// retries.
+	ClassHTTP5xx = "http_5xx"
+	// ClassHTTP429: the server answered 429 Too Many Requests. It is a
+	// retry cause only: a URL that still gets a 429 after its retries is
+	// recorded as ClassHTTP4xx.
+	ClassHTTP429 = "http_429"
+	// ClassRobots: robots.txt disallows the URL, or a redirect hop to it.
+	ClassRobots = "robots"
+	// ClassRobotsUnavailable: robots.txt answered 5xx or 429 for longer
+	// than the retries allowed. A host that does not answer at all fails
+	// its URLs with the fetch's class instead (dns, connect, tls, …).
+	ClassRobotsUnavailable = "robots_unavailable"
+	// ClassOutOfScope: a redirect led out of the crawl's scope.
+	ClassOutOfScope = "out_of_scope"
+	// ClassParse: the body could not be decoded or parsed.
+	ClassParse = "parse"
+)
+
+// Classes returns the closed set of failure classes: every value a crawl
+// record's error and a metric's class label can take, in the order they
+// are documented, ClassHTTP429 aside (a retry cause, never a record's).
+// The slice is the caller's.
+func Classes() []string {
+	return []string{
+		ClassTimeout, ClassDNS, ClassConnect, ClassTLS, ClassReset, ClassTooLarge,
+		ClassRedirectLimit, ClassBadRedirect, ClassCanceled, ClassDenied, ClassInvalidURL,
+		ClassOther,
+		ClassHTTP4xx, ClassHTTP5xx, ClassRobots, ClassRobotsUnavailable, ClassOutOfScope,
+		ClassParse,
+	}
+}
+
+// Retryable reports whether a failed fetch of class c is worth another
+// attempt: the network failures that a later attempt may not meet.
+func Retryable(c string) bool {
+	switch c {
+	case ClassTimeout, ClassConnect, ClassReset:
+		return true
+	}
+	return false
+}
+
+// RetryClasses returns the closed set of causes a request is attempted
+// again for: the Retryable fetch classes, a 429 or 5xx answer, and an
+// unavailable robots.txt. The slice is the caller's.
+func RetryClasses() []string {
+	return []string{ClassTimeout, ClassConnect, ClassReset, ClassHTTP429, ClassHTTP5xx, ClassRobotsUnavailable}
+}
 
 // Error is the error type returned by Client.Fetch and Client.Get.
 type Error struct {

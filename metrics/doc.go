@@ -9,5 +9,6 @@
 // 1xx to 5xx), all initialised at zero so dashboards see every series from
 // the first scrape.
 //
-// Package metrics imports no other package of this module.
+// Package metrics imports one package of this module, the leaf fetch, for
+// the closed set of failure classes its labels take (fetch.Classes).
 package metrics

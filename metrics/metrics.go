@@ -5,20 +5,35 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivecrawl/crawl/fetch"
 )
 
 // FailureClasses is the closed set of values of the class label of
-// crawl_requests_failed_total: the fetch error classes a fetch without a
-// usable response can end with. Any other value is counted as "other".
-var FailureClasses = []string{
-	"timeout", "dns", "connect", "tls", "reset", "too_large", "redirect_limit",
-	"bad_redirect", "canceled", "denied", "invalid_url", "out_of_scope", "robots",
-	"robots_unavailable", "other",
-}
+// crawl_requests_failed_total: the failure classes (fetch.Classes) a fetch
+// without a usable response can end with, which are all but those judged
+// on a response (http_4xx, http_5xx, parse). Any other value is counted as
+// "other".
+var FailureClasses = failureClasses()
 
 // RetryClasses is the closed set of retry causes, the class label of
-// crawl_retries_total. Any other cause is counted as "other".
-var RetryClasses = []string{"timeout", "connect", "reset", "http_429", "http_5xx", "robots_unavailable", "other"}
+// crawl_retries_total: fetch.RetryClasses and "other". Any other cause is
+// counted as "other".
+var RetryClasses = append(fetch.RetryClasses(), fetch.ClassOther)
+
+// failureClasses returns fetch.Classes without the classes of a judged
+// response.
+func failureClasses() []string {
+	var out []string
+	for _, c := range fetch.Classes() {
+		switch c {
+		case fetch.ClassHTTP4xx, fetch.ClassHTTP5xx, fetch.ClassParse:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
 
 // DropReasons is the closed set of reasons a found link is not followed,
 // the reason label of crawl_links_dropped_total. "duplicate" is the
@@ -158,7 +173,7 @@ func (m *Metrics) FetchFinished(status int, class string, bytes int64, d time.Du
 	if bytes > 0 {
 		m.bytes.Add(float64(bytes))
 	}
-	if status > 0 && class != "too_large" {
+	if status > 0 && class != fetch.ClassTooLarge {
 		m.done.Inc()
 		m.size.Observe(float64(bytes))
 		if i := status/100 - 1; i >= 0 && i < len(m.responses) {
@@ -181,12 +196,13 @@ func (m *Metrics) LinksDropped(reason string, n int) { m.scraped.dropped(reason,
 // Waited implements crawler.Observer.
 func (m *Metrics) Waited(d time.Duration) { m.waited.Add(d.Seconds()) }
 
-// closed maps v onto a closed label set whose last element is "other".
+// closed maps v onto a closed label set, which holds "other": a value
+// outside the set is counted as "other".
 func closed(v string, set []string) string {
 	for _, s := range set {
 		if s == v {
 			return v
 		}
 	}
-	return set[len(set)-1]
+	return fetch.ClassOther
 }
