@@ -196,9 +196,9 @@ type Config struct {
 	// Parser parses HTML; nil means parse.HTML{Normalizer: Normalizer,
 	// MaxLinks: MaxLinks}.
 	Parser Parser
-	// Robots checks robots.txt; nil means robots.New over the fetcher's
-	// client (only when Fetcher is nil too; otherwise robots are ignored
-	// unless set).
+	// Robots checks robots.txt; nil means robots.New fetching with the
+	// Fetcher (its Get method when it has one, as *fetch.Client does),
+	// unless IgnoreRobots.
 	Robots Robots
 	// RobotsStore, when set, shares the default Robots' robots.txt files
 	// with other crawlers (the processes of a distributed crawl), so each

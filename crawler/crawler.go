@@ -56,9 +56,14 @@ func New(cfg Config) (*Crawler, error) {
 			DenyPrivate:     cfg.DenyPrivate,
 		})
 		cfg.Fetcher = client
-		if cfg.Robots == nil && !cfg.IgnoreRobots {
-			cfg.Robots = robots.New(robots.Options{UserAgent: cfg.UserAgent, Getter: client, Store: cfg.RobotsStore})
+	}
+	if cfg.Robots == nil && !cfg.IgnoreRobots {
+		// robots.txt is fetched with the crawl's Fetcher, whichever it is.
+		g, ok := cfg.Fetcher.(robots.Getter)
+		if !ok {
+			g = fetcherGetter{cfg.Fetcher}
 		}
+		cfg.Robots = robots.New(robots.Options{UserAgent: cfg.UserAgent, Getter: g, Store: cfg.RobotsStore})
 	}
 	if cfg.IgnoreRobots {
 		cfg.Robots = nil
@@ -208,6 +213,22 @@ type worker struct {
 	counted bool
 	// page is reused for every Page handed to a borrowing Handler.
 	page Page
+}
+
+// fetcherGetter lets the robots.txt cache fetch with a Fetcher that has
+// no Get method of its own. A body cut at the Fetcher's cap is returned
+// without error, as robots.Getter allows.
+type fetcherGetter struct{ f Fetcher }
+
+func (g fetcherGetter) Get(ctx context.Context, rawURL string) (int, []byte, error) {
+	resp, err := g.f.Fetch(ctx, rawURL, func(context.Context, *url.URL) error { return nil })
+	switch {
+	case resp == nil:
+		return 0, nil, err
+	case err != nil && fetch.ClassOf(err) != fetch.ClassTooLarge:
+		return 0, nil, err
+	}
+	return resp.Status, resp.Body, nil
 }
 
 // hopError is a redirect hop refused by scope or robots.

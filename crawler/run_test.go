@@ -3,11 +3,13 @@ package crawler_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/testsite"
 )
@@ -102,5 +104,36 @@ func TestFailedRecordNotCounted(t *testing.T) {
 	}
 	if sum.Done+sum.Failed != 3 {
 		t.Errorf("summary %+v: %d URLs counted, but 3 records were written", sum, sum.Done+sum.Failed)
+	}
+}
+
+// fetchOnly is a Fetcher and nothing more: no Get method for robots.txt.
+type fetchOnly struct{ f *fetch.Client }
+
+func (f fetchOnly) Fetch(ctx context.Context, rawURL string, check func(context.Context, *url.URL) error) (*fetch.Response, error) {
+	return f.f.Fetch(ctx, rawURL, check)
+}
+
+// TestRobotsOverAnyFetcher checks that a Config.Fetcher of the caller's
+// does not turn robots.txt off: it is fetched with that Fetcher.
+func TestRobotsOverAnyFetcher(t *testing.T) {
+	s := newSite(t, testsite.Options{Pages: 30, PageBytes: 256})
+	c, err := crawler.New(crawler.Config{
+		Concurrency: 2, Rate: -1,
+		Fetcher: fetchOnly{fetch.New(fetch.Options{})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.Run(ctx, s.srv.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.site.Violations(); n != 0 {
+		t.Errorf("%d URLs that robots.txt disallows were fetched", n)
+	}
+	if s.site.Unique() < 20 {
+		t.Errorf("only %d pages fetched", s.site.Unique())
 	}
 }
