@@ -179,7 +179,11 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	d := newDispatch(r, stopLeasing)
 	var leaser, completer, workers sync.WaitGroup
 	leaser.Go(func() { d.lease(leaseCtx) })
-	completer.Go(func() { d.complete(ctx) })
+	// Completions go on after ctx ends, while requests finish in the grace
+	// period and a little longer, but not for ever.
+	completeCtx, stopCompleting := outlive(ctx, grace+completeSlack)
+	defer stopCompleting()
+	completer.Go(func() { d.complete(completeCtx) })
 	for range c.cfg.Concurrency {
 		workers.Go(func() { d.work(fetchCtx) })
 	}
@@ -194,6 +198,31 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 		return sum, d.err
 	}
 	return sum, ctx.Err()
+}
+
+// completeSlack is how long completions may go on after the grace period
+// of a stopped crawl: enough for a frontier that answers to take the last
+// outcomes, short enough that one that does not answer keeps no process
+// from stopping.
+const completeSlack = 2 * time.Second
+
+// outlive returns a context that ends d after ctx ends (or when stop is
+// called), for work that must go on a while after a crawl is stopped.
+func outlive(ctx context.Context, d time.Duration) (_ context.Context, stop func()) {
+	octx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopTimer := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-octx.Done():
+		}
+	})
+	return octx, func() {
+		stopTimer()
+		cancel()
+	}
 }
 
 // worker holds one worker's scratch space.

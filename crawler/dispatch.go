@@ -144,10 +144,12 @@ func (d *dispatch) lease(ctx context.Context) {
 }
 
 // complete runs the completer until d.done is closed and empty: it
-// completes outcomes in batches, under a context that ignores ctx's end,
-// since a completion that does not land is work lost.
+// completes outcomes in batches, under ctx, which run lets outlive the
+// crawl's context by the grace period and completeSlack: a completion
+// that does not land is work lost, but a frontier that cannot be reached
+// (a Redis server down) must not keep the process from stopping. Once ctx
+// ends, what is left is not completed: its leases expire.
 func (d *dispatch) complete(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
 	batch := make([]frontier.Outcome, 0, maxBatch)
 	items := make([]finished, 0, maxBatch)
 	for f := range d.done {
@@ -169,7 +171,7 @@ func (d *dispatch) complete(ctx context.Context) {
 			batch = append(batch, f.out)
 		}
 		err := d.r.c.cfg.Frontier.Complete(ctx, batch)
-		if err != nil && !errors.Is(err, frontier.ErrLeaseExpired) {
+		if err != nil && !errors.Is(err, frontier.ErrLeaseExpired) && ctx.Err() == nil {
 			d.fail(fmt.Errorf("crawler: complete: %w", err))
 		}
 		for _, f := range items {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/testsite"
 )
@@ -135,5 +136,50 @@ func TestRobotsOverAnyFetcher(t *testing.T) {
 	}
 	if s.site.Unique() < 20 {
 		t.Errorf("only %d pages fetched", s.site.Unique())
+	}
+}
+
+// hangingFrontier is a memory frontier whose Complete never lands: it
+// returns only when its context ends, as a frontier on an unreachable
+// Redis server does.
+type hangingFrontier struct {
+	*frontier.Memory
+	once sync.Once
+	hung chan struct{} // closed at the first Complete call
+}
+
+func (f *hangingFrontier) Complete(ctx context.Context, _ []frontier.Outcome) error {
+	f.once.Do(func() { close(f.hung) })
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestStopWhileFrontierHangs checks that a stopped crawl returns while
+// its frontier cannot complete anything: after the grace period and a
+// little longer, what was not completed is left to lease expiry.
+func TestStopWhileFrontierHangs(t *testing.T) {
+	s := newSite(t, testsite.Options{Pages: 30, PageBytes: 256})
+	f := &hangingFrontier{Memory: frontier.NewMemory(frontier.Options{}), hung: make(chan struct{})}
+	defer f.Close()
+	c, err := crawler.New(crawler.Config{Concurrency: 2, Rate: -1, Grace: 10 * time.Millisecond, Frontier: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, s.srv.URL+"/")
+		done <- err
+	}()
+	<-f.hung
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run has not returned a minute after it was stopped")
 	}
 }
