@@ -14,6 +14,7 @@ import (
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/robots"
+	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // inProcessLeaseTTL is the lease time of the frontier New builds. Leases
@@ -140,7 +141,10 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	for _, s := range seeds {
 		canon, err := c.cfg.Normalizer.Canonical(s)
 		if err != nil {
-			return Summary{}, fmt.Errorf("crawler: seed %q: %w", s, err)
+			return Summary{}, fmt.Errorf("crawler: seed %q: %w", urlnorm.Redact(s), err)
+		}
+		if err := c.seedCredentials(s, canon); err != nil {
+			return Summary{}, err
 		}
 		c.scope.addSeed(canon)
 		reqs = append(reqs, frontier.Request{URL: canon})

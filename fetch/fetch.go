@@ -86,6 +86,16 @@ type Options struct {
 	// robots.txt of a redirect's target: otherwise the first request of
 	// every fetch carries them, whatever its host. Empty means no limit.
 	HeaderOrigins []string
+	// Credentials maps origins ("https://example.com",
+	// "http://127.0.0.1:8080": scheme, host and port count, a path is
+	// ignored) to a user name and password, sent as HTTP Basic
+	// authentication on every request to that origin (Fetch, its redirect
+	// hops that land there, and Get, so robots.txt too) that has no
+	// Authorization header of its own, and never to another origin. This
+	// is what curl and wget do with the credentials of a URL
+	// ("http://alice:s3cret@host/"). Client.AddCredentials adds more later.
+	// Nil means none.
+	Credentials map[string]*url.Userinfo
 	// DenyPrivate refuses to connect to addresses that are not public (see
 	// PublicAddr): private, loopback, link-local (169.254.169.254 among
 	// them), unspecified, multicast and reserved ones. The check runs on the
@@ -113,6 +123,12 @@ func (o Options) Validate() error {
 	for _, s := range o.HeaderOrigins {
 		if _, err := originKey(s); err != nil {
 			return fmt.Errorf("fetch: HeaderOrigins: %w", err)
+		}
+	}
+	var cr credentials
+	for origin, user := range o.Credentials {
+		if err := cr.add(origin, user); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -223,6 +239,8 @@ type Client struct {
 	// maxPooledBuffer) for reuse: scratch for bodies of unknown length, and
 	// the bodies that Response.Release hands back.
 	bufs sync.Pool
+	// creds holds Options.Credentials and those AddCredentials added.
+	creds credentials
 }
 
 // New returns a Client configured by opts; see Options for the defaults.
@@ -257,6 +275,9 @@ func New(opts Options) *Client {
 		},
 	}
 	c.bufs.New = func() any { return new([]byte) }
+	for origin, user := range opts.Credentials {
+		_ = c.creds.add(origin, user) // Validate reports the bad ones
+	}
 	for _, s := range opts.HeaderOrigins {
 		if c.credOrigins == nil {
 			c.credOrigins = make(map[string]bool)
@@ -397,6 +418,7 @@ func (c *Client) do(ctx context.Context, u *url.URL, sendCreds, headerCreds bool
 		// origin, not even userinfo the redirect's Location supplied.
 		req.URL.User = nil
 	}
+	c.setCredentials(req)
 	return c.hc.Do(req)
 }
 
@@ -410,7 +432,7 @@ func (c *Client) finish(ctx, reqCtx context.Context, resp *http.Response, rawURL
 	ra, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	r := &Response{
 		URL:         rawURL,
-		FinalURL:    u.String(),
+		FinalURL:    redactedURL(u),
 		Status:      resp.StatusCode,
 		Header:      resp.Header,
 		ContentType: resp.Header.Get("Content-Type"),
