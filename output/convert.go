@@ -182,7 +182,7 @@ func (cv *converter) convertFile(index *os.File, name string, done *Converted) (
 	}
 	p := &pageConv{cv: cv, file: name, base: base}
 	if f.converted != "" && sum(src) == f.converted {
-		p.converted = true
+		p.converted, p.linksFrom = true, f.convertedAs
 	}
 	var out []byte
 	var changed bool
@@ -209,7 +209,7 @@ func (cv *converter) convertFile(index *os.File, name string, done *Converted) (
 		_ = cv.root.Remove(tmp)
 		return false, err
 	}
-	f.converted = s
+	f.converted, f.convertedAs = s, name
 	done.Local += p.local
 	done.Absolute += p.absolute
 	return true, nil
@@ -227,6 +227,7 @@ type pageConv struct {
 	file      string   // the file's slash path in the tree
 	base      *url.URL // the URL its body came from
 	converted bool     // its links were converted before: relative ones are file paths
+	linksFrom string   // when converted: the file's name then, which they are relative to
 	local     int
 	absolute  int
 }
@@ -252,7 +253,7 @@ func (p *pageConv) link(ref string) (string, bool) {
 	if p.converted && relative {
 		// A link this converter wrote: a file path. Bring it up to date
 		// (its target may have moved into a directory).
-		target := path.Join(path.Dir(p.file), u.Path)
+		target := path.Join(path.Dir(p.linksFrom), u.Path)
 		if _, ok := p.cv.ix.files[target]; !ok {
 			owner, ok := p.cv.ix.names[target]
 			if !ok {

@@ -245,8 +245,8 @@ func scanRawAttrs(raw []byte) []rawAttr {
 			}
 			i++
 		}
-		key := strings.ToLower(string(raw[ks:i]))
-		a := rawAttr{key: key}
+		rawKey := asciiLower(raw[ks:i])
+		a := rawAttr{key: strings.ReplaceAll(rawKey, "\x00", "\uFFFD")}
 		// Value.
 		j := skipSpace(i)
 		switch {
@@ -286,8 +286,8 @@ func scanRawAttrs(raw []byte) []rawAttr {
 				}
 			}
 		}
-		if ks != i && key != "" && !seen[key] {
-			seen[key] = true
+		if ks != i && rawKey != "" && !seen[rawKey] {
+			seen[rawKey] = true
 			out = append(out, a)
 		}
 		i = skipSpace(i)
@@ -323,4 +323,15 @@ func documentBase(src []byte, page *url.URL) *url.URL {
 			}
 		}
 	}
+}
+
+// asciiLower lower-cases the ASCII letters of b, as the tokenizer does.
+func asciiLower(b []byte) string {
+	out := []byte(string(b))
+	for i, c := range out {
+		if 'A' <= c && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
+	}
+	return string(out)
 }

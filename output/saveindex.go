@@ -112,6 +112,9 @@ type indexedFile struct {
 	url, final string
 	kind       string
 	converted  string // SHA-256 of the file once converted; "" if never
+	// convertedAs is the file's name when it was converted: its links
+	// are relative to that place, even after a move.
+	convertedAs string
 }
 
 // readIndex reads the index in root; a missing index is an empty one.
@@ -159,7 +162,7 @@ func (ix *treeIndex) apply(e indexEntry) {
 		}
 	case e.Converted != "":
 		if f := ix.files[e.File]; f != nil {
-			f.converted = e.Converted
+			f.converted, f.convertedAs = e.Converted, e.File
 		}
 	case e.URL != "":
 		f := &indexedFile{url: e.URL, final: e.Final, kind: e.Type}
