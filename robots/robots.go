@@ -37,6 +37,9 @@ type FetchError struct {
 
 // Error returns "robots: robots.txt unavailable: <url>: <err>".
 func (e *FetchError) Error() string {
+	if e.Err == nil {
+		return ErrUnavailable.Error() + ": " + e.URL
+	}
 	return ErrUnavailable.Error() + ": " + e.URL + ": " + e.Err.Error()
 }
 
