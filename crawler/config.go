@@ -164,8 +164,8 @@ type Config struct {
 	Normalizer urlnorm.Normalizer
 	// MaxLinks caps the distinct links the default Parser takes from one
 	// page (and the assets it takes); a page with more is recorded with
-	// Result.LinksTruncated. Zero means no cap, as does a negative count.
-	// [--max-links 1000, parse.DefaultMaxLinks]
+	// Result.LinksTruncated. Zero means no cap. [--max-links 1000,
+	// parse.DefaultMaxLinks]
 	MaxLinks int
 	// DenyPrivate makes the default Fetcher refuse to connect to addresses
 	// that are not public (private, loopback, link-local such as
@@ -295,6 +295,8 @@ func (c *Config) Validate() error {
 		return bad("concurrency", "%d is more than %d workers: each costs memory, and --per-host and --rate bound what a host gets anyway", c.Concurrency, MaxConcurrency)
 	case c.MaxBodyBytes < 0:
 		return bad("max-body", "must not be negative (got %d)", c.MaxBodyBytes)
+	case c.MaxLinks < 0:
+		return bad("max-links", "must not be negative (got %d; 0 means no cap)", c.MaxLinks)
 	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || (c.Rate > 0 && c.Rate < MinRate):
 		// A delay of a day or more between requests would overflow, or never end.
 		return bad("rate", "%g: want at least %g requests per second per host, or 0 for unlimited", c.Rate, MinRate)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/frontier/redis"
-	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/robots"
 )
 
@@ -38,7 +36,8 @@ type fleetOptions struct {
 	LeaseTTL time.Duration `yaml:"lease-ttl"`
 }
 
-func (o *fleetOptions) addFlags(fs *flag.FlagSet) {
+func (o *fleetOptions) addFlags(g *flagGroups) {
+	fs := g.fleet
 	fs.StringVar(&o.Frontier, "frontier", o.Frontier, "share the frontier with other crawl processes in Redis at `url` (redis://[user:pass@]host:port/db)")
 	fs.StringVar(&o.Job, "job", cmp.Or(o.Job, defaultJob), "with --frontier: the `name` of the shared crawl (several can share one Redis)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", o.LeaseTTL, "with --frontier: how long a worker may hold a URL before others get it (0 = 2×timeout + grace + 1m)")
@@ -92,28 +91,22 @@ type fleet struct {
 	f *redis.Frontier
 }
 
-// openFleet joins the job --frontier and --job name, when they are given:
-// it opens the shared frontier, records this process's seeds as the job's
-// and replaces o.Seeds by all of the job's seeds, so that a worker started
-// without URLs crawls the same scope. Redis being unreachable is a usage
-// error (exit 2): nothing has started.
-func openFleet(ctx context.Context, o *options, log *slog.Logger) (*fleet, error) {
-	if o.Frontier == "" {
-		return nil, nil
-	}
+// openFleet joins the job o.Frontier and o.Job name: it opens the shared
+// frontier with cfg's settings, records seeds as the job's and returns all
+// of the job's seeds, so that a worker started without URLs crawls the
+// same scope. Redis being unreachable is a usage error (exit 2): nothing
+// has started.
+func openFleet(ctx context.Context, o fleetOptions, seeds []string, cfg crawler.Config, log *slog.Logger) (*fleet, []string, error) {
 	// go-redis logs dial failures through a logger of its own, which only
 	// a process-wide setter reaches; the frontier reports them (OnRetry)
 	// and main owns the process, so they go to the debug level here.
 	goredis.SetLogger(redisLog{log})
-	cfg := o.crawlerConfig()
-	ttl := cmp.Or(o.LeaseTTL, cfg.LeaseTTL())
+	opts := cfg.FrontierOptions()
+	opts.LeaseTTL = cmp.Or(o.LeaseTTL, opts.LeaseTTL)
+	opts.Strict = false // see the warning below
 	var lastWarn atomic.Int64
 	f, err := redis.Open(ctx, o.Frontier, o.Job, redis.Options{
-		Options: frontier.Options{
-			Scheduler:       cfg.Scheduler,
-			PerHostInFlight: cfg.PerHost,
-			LeaseTTL:        ttl,
-		},
+		Options: opts,
 		OnRetry: func(err error) {
 			// Every blocked call retries; one line every few seconds says it.
 			now := time.Now().UnixNano()
@@ -123,22 +116,21 @@ func openFleet(ctx context.Context, o *options, log *slog.Logger) (*fleet, error
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: --frontier %s: %v", errUsage, redact(o.Frontier), err)
+		return nil, nil, fmt.Errorf("%w: --frontier %s: %v", errUsage, redact(o.Frontier), err)
 	}
-	seeds, err := f.AddSeeds(ctx, o.Seeds)
+	seeds, err = f.AddSeeds(ctx, seeds)
 	if err == nil && len(seeds) == 0 {
 		err = fmt.Errorf("%w: job %q has no seeds yet: give the first worker the URLs to crawl", errUsage, o.Job)
 	}
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	o.Seeds = seeds
-	if o.MaxDepth > 0 {
+	if cfg.MaxDepth > 0 {
 		log.Warn("--max-depth is approximate with --frontier: Redis orders each host's queue by depth but not all hosts together, so a page first found on a longer path may be dropped at the limit")
 	}
-	log.Info("joined fleet", "job", o.Job, "worker", f.Worker(), "seeds", len(seeds), "lease_ttl", ttl)
-	return &fleet{f: f}, nil
+	log.Info("joined fleet", "job", o.Job, "worker", f.Worker(), "seeds", len(seeds), "lease_ttl", opts.LeaseTTL)
+	return &fleet{f: f}, seeds, nil
 }
 
 // redisLog sends go-redis's log lines to the debug level.
@@ -148,26 +140,12 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
-// configure makes the crawl use the shared frontier and robots.txt store,
-// and writes every record through: a completion is shared at once, so its
-// record must not wait in a buffer that a killed process loses.
-func (fl *fleet) configure(cfg *crawler.Config, sink *output.JSONLines) {
-	if fl == nil {
-		return
-	}
-	cfg.Frontier = fl.f
-	cfg.RobotsStore = fl.f.RobotsStore()
-	sink.FlushEvery = -1 // every line written through
-}
-
 // close leaves the job; leases still held go back to the queue.
-func (fl *fleet) close(err *error) {
-	if fl == nil {
-		return
+func (fl *fleet) close() error {
+	if err := fl.f.Close(); err != nil {
+		return fmt.Errorf("close frontier: %w", err)
 	}
-	if cerr := fl.f.Close(); cerr != nil && *err == nil {
-		*err = fmt.Errorf("close frontier: %w", cerr)
-	}
+	return nil
 }
 
 // fleetStatus prints a job's counters and its live workers.
@@ -177,7 +155,10 @@ func fleetStatus(ctx context.Context, rawURL, job string, stdout io.Writer) erro
 	}
 	rep, err := redis.Inspect(ctx, rawURL, job)
 	if err != nil {
-		return fmt.Errorf("%w: status: %v", errUsage, err)
+		return fmt.Errorf("status: %w", err)
+	}
+	if rep.Stats == (frontier.Stats{}) && len(rep.Workers) == 0 {
+		return fmt.Errorf("status: job %q does not exist in %s (no seeds, no URLs, no workers)", job, redact(rawURL))
 	}
 	printStats(stdout, rep.Stats)
 	fmt.Fprintf(stdout, "workers %d\n", len(rep.Workers))
@@ -189,13 +170,16 @@ func fleetStatus(ctx context.Context, rawURL, job string, stdout io.Writer) erro
 
 // purge deletes a job's keys: crawl purge --frontier URL --job NAME --yes.
 func purge(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("crawl purge", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, help := subcommandFlags("crawl purge")
 	front := fs.String("frontier", "", "the fleet's Redis `url`")
 	job := fs.String("job", defaultJob, "the job `name`")
 	yes := fs.Bool("yes", false, "really delete the job")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: purge: %v", errUsage, err)
+		return fmt.Errorf("%w: purge: %v", errUsage, flagError(fs, err))
+	}
+	if *help {
+		printSubcommandHelp(stdout, "crawl purge --frontier URL --job NAME --yes", fs)
+		return nil
 	}
 	if *front == "" {
 		return fmt.Errorf("%w: purge: --frontier URL is required", errUsage)
@@ -212,7 +196,7 @@ func purge(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep, err := redis.Inspect(ctx, *front, *job)
 	if err != nil {
-		return fmt.Errorf("%w: purge: %v", errUsage, err)
+		return fmt.Errorf("purge: %w", err)
 	}
 	n, err := redis.Purge(ctx, *front, *job)
 	if err != nil {

@@ -53,7 +53,7 @@ func TestFleetFlags(t *testing.T) {
 		{[]string{"--frontier", "redis://h:1/0", "--lease-ttl", "-1s", "http://x/"}, "--lease-ttl"},
 	}
 	for _, tt := range tests {
-		_, err := parseArgs(tt.args, io.Discard)
+		_, err := parseArgs(tt.args)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%q: %v; want valid", tt.args, err)
@@ -291,11 +291,10 @@ func TestFleet(t *testing.T) {
 		if !strings.Contains(out.String(), `purged job "kill"`) {
 			t.Errorf("purge said %q", out.String())
 		}
-		st := jobStats(t, srv, "kill")
-		for _, want := range []string{"done    0\n", "seen    0\n", "workers 0\n"} {
-			if !strings.Contains(st, want) {
-				t.Errorf("crawl status after purge lacks %q:\n%s", want, st)
-			}
+		var stderr bytes.Buffer
+		err := run(context.Background(), []string{"status", "--frontier", srv.URL(0), "--job", "kill"}, io.Discard, &stderr)
+		if exitCode(err) != exitFailures || !strings.Contains(stderr.String(), `job "kill" does not exist`) {
+			t.Errorf("crawl status after purge: exit %d, stderr %q; want exit 1 saying the job does not exist", exitCode(err), stderr.String())
 		}
 	})
 }

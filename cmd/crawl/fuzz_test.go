@@ -16,7 +16,7 @@ import (
 func FuzzConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		o := defaultOptions()
-		if err := decodeConfig(data, &o); err != nil {
+		if err := decodeConfig("fuzz.yaml", data, &o); err != nil {
 			if !errors.Is(err, errUsage) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("decodeConfig: %q: want a one-line usage error", err)
 			}

@@ -1,12 +1,11 @@
 // Command crawl crawls websites from the command line: crawl [flags] URL...
 // It writes one JSON line per URL attempted to stdout (or -o FILE) and logs
-// to stderr. See README.md for the flags and the output format.
+// to stderr. crawl --help lists the flags; README.md tells more.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,18 +21,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/frontier/disk"
 	"github.com/hivecrawl/crawl/metrics"
-	"github.com/hivecrawl/crawl/output"
 )
 
 // Exit statuses.
 const (
 	exitOK          = 0
-	exitFailures    = 1 // --fail-on-error and some URL failed
+	exitFailures    = 1 // --fail-on-error and some URL failed, or an I/O error
 	exitUsage       = 2 // bad flags, config or seeds; nothing started
 	exitInterrupted = 130
 )
@@ -42,9 +41,13 @@ func main() {
 	// Sampling allocations costs a crawl about 1.5 MB of profile buckets
 	// and some CPU; only --memprofile wants them (run turns them back on).
 	runtime.MemProfileRate = 0
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := &interrupt{exit: os.Exit}
+	go stop.watch(sigs, cancel)
+	err := runWith(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
 	os.Exit(exitCode(err))
 }
 
@@ -60,8 +63,6 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, errFailures):
-		return exitFailures
 	default:
 		return exitFailures
 	}
@@ -69,86 +70,66 @@ func exitCode(err error) int {
 
 // run is the whole command, testable like any function. Errors are
 // printed to stderr here, once.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runWith(ctx, nil, args, stdout, stderr)
+}
+
+// runWith is run with the process's handling of a second Ctrl-C (nil in
+// tests: the context alone stops the crawl).
+func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr io.Writer) (err error) {
 	defer func() {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "crawl: %v\n", err)
 		}
 	}()
-	if len(args) > 0 && args[0] == "status" {
-		return status(ctx, args[1:], stdout)
+	if len(args) > 0 {
+		switch args[0] {
+		case "status":
+			return status(ctx, args[1:], stdout)
+		case "purge":
+			return purge(ctx, args[1:], stdout)
+		case "version":
+			fmt.Fprintln(stdout, versionLine())
+			return nil
+		case "help":
+			printHelp(stdout)
+			return nil
+		}
 	}
-	if len(args) > 0 && args[0] == "purge" {
-		return purge(ctx, args[1:], stdout)
-	}
-	o, err := parseArgs(args, stderr)
-	if err != nil {
+	o, err := parseArgs(args)
+	switch {
+	case errors.Is(err, errHelp):
+		printHelp(stdout)
+		return nil
+	case errors.Is(err, errVersion):
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	case err != nil:
 		return err
 	}
+	// However the frontier behaves, a stop ends within --grace and a little.
+	defer context.AfterFunc(ctx, func() { stop.quitAfter(o.Grace + stopSlack) })()
+
 	logOut, line := progressOutput(stderr, o.Quiet) // log lines go above the status line
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
 	if o.Quiet {
-		log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		level = slog.LevelWarn
 	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 
-	cfg := o.crawlerConfig()
-	// --state: locks the directory, then adds its stored seeds to o.Seeds.
-	front, closeFrontier, err := frontierFor(&o, cfg)
+	w, err := wire(ctx, o, stdout, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := closeFrontier(); cerr != nil && err == nil {
-			err = fmt.Errorf("close frontier: %w", cerr)
-		}
-	}()
-	if front != nil {
-		cfg.Frontier = front
+	defer w.close(&err)
+	if w.finished != "" {
+		fmt.Fprintf(stderr, "crawl: %s\n", w.finished)
+		return nil
 	}
-	fl, err := openFleet(ctx, &o, log) // nil unless --frontier
-	if err != nil {
-		return err
+	if w.resuming != "" {
+		fmt.Fprintf(logOut, "crawl: %s\n", w.resuming)
 	}
-	defer fl.close(&err)
-
-	if cfg.DenyPrivate = o.denyPrivate(ctx); !cfg.DenyPrivate && o.DenyPrivate == nil {
-		log.Info("a seed is on a private address: private addresses are allowed (--deny-private=true refuses them)")
-	}
-	if o.IgnoreRobots {
-		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
-	}
-
-	// A resumed crawl, or a fleet worker started again, adds to its outputs.
-	resuming := o.State != "" || o.Frontier != ""
-	out := stdout
-	if o.Output != "" {
-		f, err := openOutput(o.Output, resuming, cutTornLine)
-		if err != nil {
-			return fmt.Errorf("%w: output: %v", errUsage, err)
-		}
-		defer f.Close()
-		out = f
-	}
-	sink := output.NewJSONLines(out)
-	if o.State != "" {
-		// A record must reach the file before its completion is committed,
-		// or a killed process could lose it: write every line through. It
-		// is not fsynced (see the README): a sync per record, or per commit
-		// of the frontier, would slow every crawl for the rare power loss.
-		sink.FlushEvery = -1 // every line written through
-	}
-	fl.configure(&cfg, sink)
-	pipe, err := o.pipelineOptions.setup(&cfg, stdout, log, resuming)
-	if err != nil {
-		return err
-	}
-	// The page records are written last, once the other outputs have the page.
-	cfg.Handler = crawler.Handlers(cfg.Handler, sink)
-	defer func() {
-		if cerr := pipe.close(); cerr != nil && err == nil {
-			err = fmt.Errorf("outputs: %w", cerr)
-		}
-	}()
+	stop.setFlush(w.flush)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -156,11 +137,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	cfg := w.cfg
 	cfg.Observer = m
 	if o.MetricsAddr != "" {
 		stopServer, err := serveMetrics(o.MetricsAddr, reg, log)
 		if err != nil {
-			return fmt.Errorf("%w: --metrics-addr: %v", errUsage, err)
+			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		defer stopServer()
 	}
@@ -170,11 +152,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	m.SetFrontierStats(frontierStats(c))
-	log.Info("crawl starting", "seeds", o.Seeds, "concurrency", o.Concurrency, "per_host", o.PerHost, "rate", o.Rate)
+	defer context.AfterFunc(ctx, func() {
+		fmt.Fprintf(logOut, "crawl: stopping: waiting up to %s for %d requests; Ctrl-C again to quit now\n",
+			o.Grace, c.Progress().InFlight)
+	})()
+	log.Info("crawl starting", "seeds", redactAll(w.seeds), "concurrency", cfg.Concurrency, "per_host", cfg.PerHost, "rate", cfg.Rate)
 	if o.CPUProfile != "" {
 		stopProfile, err := startCPUProfile(o.CPUProfile)
 		if err != nil {
-			return fmt.Errorf("%w: --cpuprofile: %v", errUsage, err)
+			return fmt.Errorf("--cpuprofile: %w", err)
 		}
 		defer stopProfile()
 	}
@@ -183,22 +169,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		defer writeMemProfile(o.MemProfile, log)
 	}
 	stopProgress := startProgress(c, line, log, o.MaxPages)
-	sum, runErr := c.Run(ctx, o.Seeds...)
+	sum, runErr := c.Run(ctx, w.seeds...)
 	stopProgress()
-	if err := sink.Flush(); err != nil && runErr == nil {
+	fmt.Fprintf(stderr, "crawl: %s, elapsed %s, %.1f pages/s\n",
+		w.tally, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
+	w.pipe.report(stderr, sum, &o.pipelineOptions)
+	if err := o.pipelineOptions.convertLinks(ctx, cfg.Normalizer, stderr); err != nil && runErr == nil {
 		runErr = err
 	}
-	fmt.Fprintf(stderr, "crawl: done %d, failed %d, elapsed %s, %.1f pages/s\n",
-		sum.Done, sum.Failed, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
-	pipe.report(stderr, sum, &o.pipelineOptions)
 	if o.MetricsAddr != "" {
 		lingerMetrics(ctx, o.MetricsLinger, log)
 	}
 	if runErr != nil {
 		return runErr
 	}
-	if o.FailOnError && sum.Failed > 0 {
-		return fmt.Errorf("%w: %d", errFailures, sum.Failed)
+	if n := w.tally.failures(); o.FailOnError && n > 0 {
+		return fmt.Errorf("%w: %d", errFailures, n)
 	}
 	return nil
 }
@@ -227,16 +213,32 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 	}, nil
 }
 
+// subcommandFlags returns a subcommand's flag set, with --help.
+func subcommandFlags(name string) (*pflag.FlagSet, *bool) {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	help := fs.BoolP("help", "h", false, "print this help and exit")
+	return fs, help
+}
+
 // status prints the counters of a stored crawl: crawl status --state DIR,
 // or of a fleet's job: crawl status --frontier URL --job NAME.
 func status(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("crawl status", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, help := subcommandFlags("crawl status")
 	state := fs.String("state", "", "the crawl's state `dir`")
 	front := fs.String("frontier", "", "the fleet's Redis `url`")
 	job := fs.String("job", defaultJob, "the fleet's job `name`")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: status: %v", errUsage, err)
+		return fmt.Errorf("%w: status: %v", errUsage, flagError(fs, err))
+	}
+	if *help {
+		printSubcommandHelp(stdout, "crawl status --state DIR | --frontier URL [--job NAME]", fs)
+		return nil
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: status takes no arguments (got %q)", errUsage, fs.Args())
 	}
 	if *front != "" {
 		return fleetStatus(ctx, *front, *job, stdout)
@@ -246,7 +248,7 @@ func status(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	st, err := disk.ReadStats(filepath.Join(*state, "frontier"))
 	if err != nil {
-		return fmt.Errorf("%w: status: %v", errUsage, err)
+		return fmt.Errorf("status: %w", err)
 	}
 	printStats(stdout, st)
 	return nil

@@ -70,14 +70,14 @@ func TestConfigFileAndFlagOverride(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseArgs([]string{"--config", path, "--per-host", "7"}, &bytes.Buffer{})
+	o, err := parseArgs([]string{"--config", path, "--per-host", "7"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Concurrency != 3 || o.PerHost != 7 || o.Rate != 0 || o.MaxBody != 2<<20 || len(o.Include) != 1 || len(o.Seeds) != 1 {
 		t.Errorf("options %+v", o)
 	}
-	if c := o.crawlerConfig(); c.Rate >= 0 || c.HostDelay() != 0 {
+	if c := o.crawlerConfig(); c.Rate != 0 || c.HostDelay() != 0 {
 		t.Errorf("--rate 0 should mean unlimited, got rate %g delay %s", c.Rate, c.HostDelay())
 	}
 }
@@ -101,7 +101,7 @@ func TestConfigStripParam(t *testing.T) {
 				t.Fatal(err)
 			}
 			args := append([]string{"--config", path}, tt.flags...)
-			o, err := parseArgs(append(args, "http://127.0.0.1:1/"), &bytes.Buffer{})
+			o, err := parseArgs(append(args, "http://127.0.0.1:1/"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,17 +20,21 @@ type pipelineOptions struct {
 	ItemsCSV string       `yaml:"items-csv"`
 	WARC     string       `yaml:"warc"`
 	Save     string       `yaml:"save"`
+	Convert  bool         `yaml:"convert-links"`
+	Adjust   bool         `yaml:"adjust-extension"`
 	Assets   bool         `yaml:"assets"`
 	Sitemaps bool         `yaml:"sitemaps"`
 }
 
-func (o *pipelineOptions) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Items, "items", o.Items, "write extracted items as JSON lines to `file` (\"-\" = stdout); needs rules in --config")
-	fs.StringVar(&o.ItemsCSV, "items-csv", o.ItemsCSV, "write extracted items as CSV to `file`; needs rules in --config")
-	fs.StringVar(&o.WARC, "warc", o.WARC, "archive every response to `file` (WARC 1.1, gzip per record)")
-	fs.StringVar(&o.Save, "save", o.Save, "save every fetched body under `dir`/host/path, like wget -x")
-	fs.BoolVar(&o.Assets, "assets", o.Assets, "also fetch in-scope images, scripts, styles and media that pages embed")
-	fs.BoolVar(&o.Sitemaps, "sitemaps", o.Sitemaps, "seed the crawl from robots.txt Sitemap lines and /sitemap.xml")
+func (o *pipelineOptions) addFlags(g *flagGroups) {
+	g.output.StringVar(&o.Items, "items", o.Items, "write extracted items as JSON lines to `file` (\"-\" = stdout); needs rules in --config")
+	g.output.StringVar(&o.ItemsCSV, "items-csv", o.ItemsCSV, "write extracted items as CSV to `file`; needs rules in --config")
+	g.output.StringVar(&o.WARC, "warc", o.WARC, "archive every response to `file` (WARC 1.1, gzip per record)")
+	g.output.StringVar(&o.Save, "save", o.Save, "save every fetched body under `dir`/host/path, like wget -x")
+	g.output.BoolVarP(&o.Convert, "convert-links", "k", o.Convert, "with --save, rewrite links in saved pages and style sheets to the saved files, so the tree browses offline (like wget -k)")
+	g.output.BoolVarP(&o.Adjust, "adjust-extension", "E", o.Adjust, "with --save, add .html or .css to saved names that lack them (like wget -E)")
+	g.scope.BoolVar(&o.Assets, "assets", o.Assets, "also fetch in-scope images, scripts, styles and media that pages embed")
+	g.input.BoolVar(&o.Sitemaps, "sitemaps", o.Sitemaps, "seed the crawl from robots.txt Sitemap lines and /sitemap.xml")
 }
 
 // validate checks the rules (a bad selector or regex is a config error
@@ -49,25 +52,29 @@ func (o *pipelineOptions) validate(output string) error {
 	if o.Items == "-" && output == "" {
 		return bad("--items - and the page records cannot both go to stdout (set -o FILE)")
 	}
+	if o.Save == "" && (o.Convert || o.Adjust) {
+		return bad("--convert-links and --adjust-extension work on the --save tree (set --save DIR)")
+	}
 	return nil
 }
 
-// pipeline is the set of writers the options ask for, wired into a
-// crawler.Config as its Extractor and Handler.
+// pipeline is the set of writers the options ask for, for a
+// crawler.Config's Extractor and Handler.
 type pipeline struct {
-	json    *output.JSONItems
-	csv     *output.CSVItems
-	warc    *output.WARC
-	tree    *output.Tree
-	closers []func() error
+	extractor crawler.Extractor // nil without rules
+	handlers  []crawler.Handler // the writers, in the order they see a page
+	json      *output.JSONItems
+	csv       *output.CSVItems
+	warc      *output.WARC
+	tree      *output.Tree
+	closers   []func() error
 }
 
-// setup builds the extractor and the writers and sets them, and Assets and
-// Sitemaps, on cfg. appendTo reopens existing files (a resumed crawl);
-// log gets a warning for each body --save cannot store under its name.
-// The caller must call close when the crawl is over.
-func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog.Logger, appendTo bool) (*pipeline, error) {
-	cfg.Assets, cfg.Sitemaps = o.Assets, o.Sitemaps
+// setup builds the extractor and the writers. appendTo reopens existing
+// files (a resumed crawl); log gets a warning for each body --save cannot
+// store under its name; userAgent goes into the WARC file's header. The
+// caller must call close when the crawl is over.
+func (o *pipelineOptions) setup(stdout io.Writer, log *slog.Logger, appendTo bool, userAgent string) (*pipeline, error) {
 	p := &pipeline{}
 	ok := false
 	defer func() {
@@ -79,10 +86,10 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 	if o.WARC != "" {
 		f, err := openOutput(o.WARC, appendTo, cutTornGzip)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --warc: %v", errUsage, err)
+			return nil, fmt.Errorf("--warc: %w", err)
 		}
 		p.closers = append(p.closers, f.Close)
-		w, err := output.NewWARC(f, output.WARCOptions{UserAgent: cfg.UserAgent, Filename: filepath.Base(o.WARC)})
+		w, err := output.NewWARC(f, output.WARCOptions{UserAgent: userAgent, Filename: filepath.Base(o.WARC)})
 		if err != nil {
 			return nil, err
 		}
@@ -90,11 +97,11 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 		hs = append(hs, w)
 	}
 	if o.Save != "" {
-		t, err := output.NewTree(o.Save, output.TreeOptions{OnSkip: func(url string, err error) {
+		t, err := output.NewTree(o.Save, output.TreeOptions{AdjustExtension: o.Adjust, OnSkip: func(url string, err error) {
 			log.Warn("--save: body not saved: the file system refuses its name", "url", url, "err", err)
 		}})
 		if err != nil {
-			return nil, fmt.Errorf("%w: --save: %v", errUsage, err)
+			return nil, fmt.Errorf("--save: %w", err)
 		}
 		p.tree = t
 		p.closers = append(p.closers, t.Close)
@@ -105,13 +112,13 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 		if err != nil {
 			return nil, fmt.Errorf("%w: config: rules: %v", errUsage, err)
 		}
-		cfg.Extractor = ex
+		p.extractor = ex
 		if o.Items != "" {
 			w := stdout
 			if o.Items != "-" {
 				f, err := openOutput(o.Items, appendTo, cutTornLine)
 				if err != nil {
-					return nil, fmt.Errorf("%w: --items: %v", errUsage, err)
+					return nil, fmt.Errorf("--items: %w", err)
 				}
 				p.closers = append(p.closers, f.Close)
 				w = f
@@ -126,7 +133,7 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 		if o.ItemsCSV != "" {
 			f, err := openOutput(o.ItemsCSV, appendTo, cutTornCSV)
 			if err != nil {
-				return nil, fmt.Errorf("%w: --items-csv: %v", errUsage, err)
+				return nil, fmt.Errorf("--items-csv: %w", err)
 			}
 			p.closers = append(p.closers, f.Close)
 			header := true
@@ -142,16 +149,13 @@ func (o *pipelineOptions) setup(cfg *crawler.Config, stdout io.Writer, log *slog
 			hs = append(hs, c)
 		}
 	}
-	if len(hs) > 0 {
-		cfg.Handler = crawler.Handlers(hs...)
-	}
+	p.handlers = hs
 	ok = true
 	return p, nil
 }
 
-// close flushes the item writers and closes every file, returning the
-// first error.
-func (p *pipeline) close() error {
+// flush writes out what the item writers buffer.
+func (p *pipeline) flush() error {
 	var errs []error
 	if p.json != nil {
 		errs = append(errs, p.json.Flush())
@@ -159,10 +163,21 @@ func (p *pipeline) close() error {
 	if p.csv != nil {
 		errs = append(errs, p.csv.Flush())
 	}
+	return errors.Join(errs...)
+}
+
+// close flushes the item writers and closes every file, returning the
+// errors joined.
+func (p *pipeline) close() error {
+	errs := []error{p.flush()}
 	for i := len(p.closers) - 1; i >= 0; i-- {
 		errs = append(errs, p.closers[i]())
 	}
-	return errors.Join(errs...)
+	p.closers = nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("outputs: %w", err)
+	}
+	return nil
 }
 
 // report prints what the pipeline wrote, after the crawl summary.

@@ -543,13 +543,12 @@ func TestResumeWritesItemsThrough(t *testing.T) {
 				Items:    filepath.Join(dir, "items.jsonl"),
 				ItemsCSV: filepath.Join(dir, "items.csv"),
 			}
-			var cfg crawler.Config
-			p, err := o.setup(&cfg, io.Discard, slog.New(slog.DiscardHandler), tt.appendTo)
+			p, err := o.setup(io.Discard, slog.New(slog.DiscardHandler), tt.appendTo, crawler.DefaultUserAgent)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer p.close()
-			if err := cfg.Handler.HandlePage(context.Background(), page); err != nil {
+			if err := crawler.Handlers(p.handlers...).HandlePage(context.Background(), page); err != nil {
 				t.Fatal(err)
 			}
 			for file, want := range map[string]string{o.Items: tt.wantJSON, o.ItemsCSV: tt.wantCSV} {

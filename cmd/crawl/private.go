@@ -15,16 +15,16 @@ import (
 // --deny-private's default.
 const seedLookupTimeout = 2 * time.Second
 
-// denyPrivate decides --deny-private: as given, or else on unless a seed's
-// host is on a non-public address (an IP literal such as 127.0.0.1 or
+// denyPrivate decides --deny-private: as given (flag not nil), or else on
+// unless a seed's host is on a non-public address (an IP literal such as 127.0.0.1 or
 // 10.0.0.5, localhost, or a name that resolves to such an address). A crawl
 // that starts inside a private network means to crawl it; one that starts
 // on the public web must not be steered into the network it runs in.
-func (o *options) denyPrivate(ctx context.Context) bool {
-	if o.DenyPrivate != nil {
-		return *o.DenyPrivate
+func denyPrivate(ctx context.Context, flag *bool, seeds []string) bool {
+	if flag != nil {
+		return *flag
 	}
-	for _, s := range o.Seeds {
+	for _, s := range seeds {
 		if !publicSeed(ctx, s) {
 			return false
 		}

@@ -33,16 +33,16 @@ func TestHostileFlags(t *testing.T) {
 		{"forced on", []string{"--deny-private", "http://127.0.0.1:1/"}, true, 1000, 2048},
 		{"forced off", []string{"--deny-private=false", "http://93.184.215.14/"}, false, 1000, 2048},
 		{"caps", []string{"--max-links", "50", "--max-url-length", "300", "http://127.0.0.1:1/"}, false, 50, 300},
-		{"no link cap", []string{"--max-links", "0", "http://127.0.0.1:1/"}, false, -1, 2048},
+		{"no link cap", []string{"--max-links", "0", "http://127.0.0.1:1/"}, false, 0, 2048},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := parseArgs(tt.args, &bytes.Buffer{})
+			o, err := parseArgs(tt.args)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cfg := o.crawlerConfig()
-			if got := o.denyPrivate(context.Background()); got != tt.deny {
+			if got := denyPrivate(context.Background(), o.DenyPrivate, o.Seeds); got != tt.deny {
 				t.Errorf("deny-private = %v, want %v", got, tt.deny)
 			}
 			if cfg.MaxLinks != tt.maxLinks || cfg.Normalizer.MaxLength != tt.maxLength {
@@ -55,22 +55,22 @@ func TestHostileFlags(t *testing.T) {
 	if err := os.WriteFile(path, []byte("deny-private: false\nmax-links: 7\nseeds: [http://93.184.215.14/]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseArgs([]string{"--config", path}, &bytes.Buffer{})
+	o, err := parseArgs([]string{"--config", path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.denyPrivate(context.Background()) || o.MaxLinks != 7 {
-		t.Errorf("from YAML: deny-private %v, max-links %d", o.denyPrivate(context.Background()), o.MaxLinks)
+	if denyPrivate(context.Background(), o.DenyPrivate, o.Seeds) || o.MaxLinks != 7 {
+		t.Errorf("from YAML: deny-private %v, max-links %d", denyPrivate(context.Background(), o.DenyPrivate, o.Seeds), o.MaxLinks)
 	}
 
 	for _, args := range [][]string{
 		{"--max-links", "-1", "http://127.0.0.1/"},
-		{"--max-url-length", "0", "http://127.0.0.1/"},
+		{"--max-url-length", "-1", "http://127.0.0.1/"},
 		{"--deny-private=maybe", "http://127.0.0.1/"},
 		{"--max-url-length", "20", "http://127.0.0.1/a-seed-longer-than-twenty-bytes"},
 		{"--strip-param", "", "http://127.0.0.1/"},
 	} {
-		if _, err := parseArgs(args, &bytes.Buffer{}); !errors.Is(err, errUsage) {
+		if _, err := parseArgs(args); !errors.Is(err, errUsage) {
 			t.Errorf("%q: %v, want a usage error", args, err)
 		}
 	}

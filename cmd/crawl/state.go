@@ -21,76 +21,92 @@ import (
 // so that a resumed run without URLs keeps the same scope.
 const seedsFile = "seeds.json"
 
-// frontierFor opens the frontier the options ask for: the disk backend for
-// --state, or nil for the crawler's default in-memory one. The returned
-// closer must be called when the crawl ends.
-//
-// With --state it takes the state directory's lock first and only then
-// merges the seeds into it (see mergeSeeds), setting o.Seeds to the union:
-// a run refused because another crawl holds the directory changes nothing
-// in it.
-func frontierFor(o *options, cfg crawler.Config) (crawler.Frontier, func() error, error) {
-	if o.State == "" {
-		return nil, func() error { return nil }, nil
-	}
-	if len(o.Seeds) == 0 {
+// state is a --state directory opened for a crawl.
+type state struct {
+	frontier *disk.Disk
+	seeds    []string // the stored seeds and the new ones
+	// resuming says what a resumed crawl takes up again; finished, that
+	// the crawl has nothing left to do (and no new seeds were given).
+	resuming, finished string
+}
+
+// openState opens the --state directory dir for a crawl of seeds with
+// cfg's settings. It takes the directory's lock first and only then merges
+// the seeds into it (see mergeSeeds): a run refused because another crawl
+// holds the directory changes nothing in it. The caller closes the
+// frontier when the crawl ends.
+func openState(dir string, seeds []string, cfg crawler.Config) (*state, error) {
+	_, err := os.Stat(filepath.Join(dir, seedsFile))
+	earlier := err == nil
+	if !earlier && len(seeds) == 0 {
 		// Refuse before creating a store that nothing would ever resume.
-		if _, err := os.Stat(filepath.Join(o.State, seedsFile)); errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%w: no URL to crawl and no crawl to resume in %s", errUsage, o.State)
+		return nil, fmt.Errorf("%w: no URL to crawl and no crawl to resume in %s", errUsage, dir)
+	}
+	var before frontier.Stats
+	if earlier {
+		// The counters as the last run left them: what it had in flight
+		// is queued again by Open. Without them (no store yet, or one
+		// that Open will refuse) there is nothing to tell.
+		if before, err = disk.ReadStats(filepath.Join(dir, "frontier")); err != nil {
+			earlier = false
 		}
 	}
-	d, err := disk.Open(filepath.Join(o.State, "frontier"), disk.Options{Options: frontier.Options{
-		Scheduler:       cfg.Scheduler,
-		PerHostInFlight: cfg.PerHost,
-		LeaseTTL:        cfg.LeaseTTL(),
-		Strict:          cfg.MaxDepth > 0, // as the crawler does for its memory frontier
-	}})
+	d, err := disk.Open(filepath.Join(dir, "frontier"), disk.Options{Options: cfg.FrontierOptions()})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: --state %s: %v", errUsage, o.State, err)
+		return nil, fmt.Errorf("%w: --state %s: %v", errUsage, dir, err)
 	}
-	seeds, err := mergeSeeds(o)
+	all, added, err := mergeSeeds(dir, seeds)
 	if err != nil {
 		if cerr := d.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close frontier: %w", cerr))
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	o.Seeds = seeds
-	return d, d.Close, nil
+	st := &state{frontier: d, seeds: all}
+	switch {
+	case !earlier:
+	case before.Queued == 0 && before.Leased == 0 && !added:
+		st.finished = fmt.Sprintf("the crawl in %s is finished (done %s, failed %s): nothing to resume; give new URLs to crawl more, or remove %s to start again",
+			dir, thousands(before.Done), thousands(before.Failed), dir)
+	default:
+		st.resuming = fmt.Sprintf("resuming: %s queued, %s were in flight (done %s, failed %s before)",
+			thousands(before.Queued), thousands(before.Leased), thousands(before.Done), thousands(before.Failed))
+	}
+	return st, nil
 }
 
-// mergeSeeds returns the seeds stored in the state directory plus the new
-// ones, and stores the union. The caller must hold the directory's lock
-// (have its frontier open): the stored list is read and replaced without
-// any other guard.
-func mergeSeeds(o *options) ([]string, error) {
-	path := filepath.Join(o.State, seedsFile)
+// mergeSeeds returns the seeds stored in the state directory dir plus the
+// new ones, stores the union, and reports whether it added any. The
+// caller must hold the directory's lock (have its frontier open): the
+// stored list is read and replaced without any other guard.
+func mergeSeeds(dir string, seeds []string) (all []string, added bool, err error) {
+	path := filepath.Join(dir, seedsFile)
 	var stored []string
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &stored); err != nil {
-			return nil, fmt.Errorf("%w: --state %s: %s is damaged: %v", errUsage, o.State, seedsFile, err)
+			return nil, false, fmt.Errorf("%w: --state %s: %s is damaged: %v", errUsage, dir, seedsFile, err)
 		}
 	case !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("--state %s: %w", o.State, err)
+		return nil, false, fmt.Errorf("--state %s: %w", dir, err)
 	}
-	all := slices.Clone(stored)
-	for _, s := range o.Seeds {
+	all = slices.Clone(stored)
+	for _, s := range seeds {
 		if !slices.Contains(all, s) {
 			all = append(all, s)
 		}
 	}
 	if len(all) == 0 {
-		return nil, fmt.Errorf("%w: no URL to crawl and no crawl to resume in %s", errUsage, o.State)
+		return nil, false, fmt.Errorf("%w: no URL to crawl and no crawl to resume in %s", errUsage, dir)
 	}
 	if len(all) != len(stored) {
 		data, _ := json.Marshal(all) // strings always marshal
 		if err := writeFileAtomic(path, data); err != nil {
-			return nil, fmt.Errorf("--state %s: store seeds: %w", o.State, err)
+			return nil, false, fmt.Errorf("--state %s: store seeds: %w", dir, err)
 		}
 	}
-	return all, nil
+	return all, len(all) != len(stored), nil
 }
 
 // writeFileAtomic replaces path with data, never leaving it half written.

@@ -399,15 +399,15 @@ func TestRefusedRunChangesNoState(t *testing.T) {
 		if err := os.WriteFile(seeds, before, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		o, err := parseArgs([]string{"--state", state}, io.Discard)
+		o, err := parseArgs([]string{"--state", state})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, closeFrontier, err := frontierFor(&o, o.crawlerConfig()) // as the running crawl holds it
+		st, err := openState(o.State, o.Seeds, o.crawlerConfig()) // as the running crawl holds it
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer closeFrontier()
+		defer st.frontier.Close()
 		var stderr bytes.Buffer
 		err = run(context.Background(), []string{"--state", state, "-o", os.DevNull, "http://127.0.0.1:9/other/"}, io.Discard, &stderr)
 		if exitCode(err) != exitUsage || !strings.Contains(stderr.String(), "in use by another crawl") {

@@ -25,7 +25,6 @@ import (
 	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/testsite"
-	"github.com/hivecrawl/crawl/urlnorm"
 )
 
 // rules are the extraction rules, as configs/products.yaml has them in
@@ -91,14 +90,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		handlers = append(handlers, csvItems)
 	}
 
-	c, err := crawler.New(crawler.Config{
-		Concurrency: 4,
-		PerHost:     4,
-		Rate:        20,
-		// Related-product links carry ?ref=related: one URL per product.
-		Normalizer: urlnorm.Normalizer{StripParams: []string{"ref"}},
-		Extractor:  extractor,
-	})
+	cfg := crawler.DefaultConfig() // robots.txt, retries and grace as on the command line
+	cfg.Concurrency, cfg.PerHost, cfg.Rate = 4, 4, 20
+	// Related-product links carry ?ref=related: one URL per product.
+	cfg.Normalizer.StripParams = []string{"ref"}
+	cfg.Extractor = extractor
+	c, err := crawler.New(cfg)
 	if err != nil {
 		return err
 	}

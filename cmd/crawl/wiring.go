@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/hivecrawl/crawl/crawler"
+)
+
+// wiring is a crawl's parts, built once from the options by wire: the
+// crawler's Config and seeds, and the outputs, with what closes them.
+type wiring struct {
+	cfg   crawler.Config
+	seeds []string
+	// records writes the page records (-o, --format); tally counts them.
+	records recordWriter
+	tally   *tally
+	pipe    *pipeline
+	// resuming says what a resumed --state crawl takes up again, and
+	// finished that the --state crawl has nothing left to do; both are
+	// empty for a new crawl.
+	resuming, finished string
+	closers            []func() error // called last first
+}
+
+// wire builds the crawl the options ask for: the frontier (--state or
+// --frontier, which may add stored seeds to the options'), the outputs
+// and the handlers, into one crawler.Config. On error, what was opened is
+// closed.
+func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w *wiring, err error) {
+	w = &wiring{cfg: o.crawlerConfig(), seeds: o.Seeds}
+	defer func() {
+		if err != nil {
+			w.close(&err)
+			w = nil
+		}
+	}()
+	if o.State != "" {
+		st, err := openState(o.State, w.seeds, w.cfg)
+		if err != nil {
+			return w, err
+		}
+		w.closers = append(w.closers, func() error {
+			if err := st.frontier.Close(); err != nil {
+				return fmt.Errorf("close frontier: %w", err)
+			}
+			return nil
+		})
+		w.cfg.Frontier, w.seeds, w.resuming, w.finished = st.frontier, st.seeds, st.resuming, st.finished
+		if w.finished != "" {
+			return w, nil
+		}
+	}
+	if o.Frontier != "" {
+		fl, seeds, err := openFleet(ctx, o.fleetOptions, w.seeds, w.cfg, log)
+		if err != nil {
+			return w, err
+		}
+		w.closers = append(w.closers, fl.close)
+		w.cfg.Frontier, w.cfg.RobotsStore, w.seeds = fl.f, fl.f.RobotsStore(), seeds
+	}
+
+	if w.cfg.DenyPrivate = denyPrivate(ctx, o.DenyPrivate, w.seeds); !w.cfg.DenyPrivate && o.DenyPrivate == nil {
+		log.Info("a seed is on a private address: private addresses are allowed (--deny-private=true refuses them)")
+	}
+	if o.IgnoreRobots {
+		log.Warn("ROBOTS.TXT IS IGNORED (--ignore-robots): this crawl does not respect site owners' rules")
+	}
+
+	// A resumed crawl, or a fleet worker started again, adds to its
+	// outputs; and its records must reach them before its completions are
+	// committed (or shared), or a killed process would lose them.
+	resuming := o.State != "" || o.Frontier != ""
+	out := stdout
+	if o.Output != "" {
+		f, err := openOutput(o.Output, resuming, cutTornLine)
+		if err != nil {
+			return w, fmt.Errorf("-o: %w", err)
+		}
+		w.closers = append(w.closers, f.Close)
+		out = f
+	}
+	w.records = newRecordWriter(o.Format, out, resuming)
+	w.pipe, err = o.pipelineOptions.setup(stdout, log, resuming, w.cfg.UserAgent)
+	if err != nil {
+		return w, err
+	}
+	w.closers = append(w.closers, w.pipe.close)
+	w.tally = newTally()
+	w.cfg.Extractor = w.pipe.extractor
+	// The page records are written last, once the other outputs have the
+	// page, and counted once written.
+	w.cfg.Handler = crawler.Handlers(append(w.pipe.handlers, w.records, w.tally)...)
+	return w, nil
+}
+
+// flush writes out what the outputs buffer, whole lines only: the last
+// thing a process quitting at once does.
+func (w *wiring) flush() {
+	if w.records != nil {
+		_ = w.records.Flush()
+	}
+	if w.pipe != nil {
+		_ = w.pipe.flush()
+	}
+}
+
+// close closes what wire opened, last first, and sets *err to the first
+// error if it is nil.
+func (w *wiring) close(err *error) {
+	var errs []error
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		errs = append(errs, w.closers[i]())
+	}
+	w.closers = nil
+	if cerr := errors.Join(errs...); cerr != nil && *err == nil {
+		*err = cerr
+	}
+}
