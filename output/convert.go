@@ -17,7 +17,7 @@ import (
 )
 
 // Resolver resolves a link found on a page against the page's URL into the
-// canonical URL the crawl fetched it under. parse.Normalizer implements
+// canonical URL the crawl fetched it under. urlnorm.Normalizer implements
 // it; give ConvertLinks the crawl's, so that links match the URLs saved.
 type Resolver interface {
 	Resolve(base *url.URL, ref string) (string, error)
