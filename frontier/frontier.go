@@ -101,15 +101,17 @@ type Outcome struct {
 	// request itself is given up).
 	RetryAt time.Time
 	// HostDelay, when positive, is a minimum delay between requests to the
-	// lease's host from now on (robots.txt Crawl-delay). It only ever slows a
-	// host down.
+	// lease's host from now on (robots.txt Crawl-delay), counted from the
+	// host's last lease. It only ever slows a host down.
 	HostDelay time.Duration
 	// Links are newly discovered requests (canonical, scoped), added in the
 	// same step as the completion.
 	Links []Request
 	// Seen are canonical URLs to mark as seen without queueing them (the
 	// page's rel="canonical" target, which this fetch already covered), in
-	// the same step as the completion. A URL seen before is left as it is.
+	// the same step as the completion and before its Links. A URL seen
+	// before is left as it is (and not counted as a duplicate); a new one
+	// counts in Stats.Seen.
 	Seen []string
 }
 
@@ -120,33 +122,80 @@ type Stats struct {
 	Done   int64 // completions with Status Done
 	Failed int64 // completions with Status Failed
 	Hosts  int64 // hosts with queued or leased requests
-	Seen   int64 // distinct fingerprints ever added
+	// Seen counts the distinct fingerprints ever marked seen: requests
+	// added, and URLs marked by Outcome.Seen.
+	Seen int64
 	// Duplicates counts requests offered to Add or Complete whose
 	// fingerprint had been seen before.
 	Duplicates int64
 }
 
-// Frontier is the contract every backend implements. All methods are safe
-// for concurrent use.
+// Frontier is the contract every backend implements (memory, disk, Redis),
+// and the frontiertest suite checks. All methods are safe for concurrent
+// use. The rules:
+//
+//   - One place. A request is always in exactly one place: its host's
+//     queue or one lease. Nothing is lost and nothing is handed out twice
+//     at once; after a crash a persistent backend queues its leased
+//     requests again.
+//   - Dedup. Add and Complete's Links drop every request whose fingerprint
+//     (Fingerprint of its canonical URL) was seen before, and mark the rest,
+//     in one step: two concurrent calls offering one URL queue it once.
+//     Callers pass canonical URLs; backends normalize nothing.
+//   - Politeness lives with the host, in the backend (so a shared backend
+//     holds it across processes). A host is leased only when it is under its
+//     in-flight cap (Options.PerHostInFlight) and its next-allowed time has
+//     come: the later of the latest RetryAt of its completions, and its last
+//     lease plus the longer of the Scheduler's HostDelay and the longest
+//     Crawl-delay (Outcome.HostDelay) it reported. Every request to a host,
+//     whatever its Kind, counts against its cap and delay.
+//   - Fencing. A lease that expired (or was completed) is no longer held:
+//     Renew and Complete skip it and report it with an error wrapping
+//     ErrLeaseExpired, and apply the rest. Its request went back to its old
+//     place in its host's queue when it expired.
+//   - No slice kept. A backend keeps no reference to a slice a caller passes
+//     (the requests of Add, the outcomes of Complete with their Links and
+//     Seen, the leases of Renew) once the call returns, however it commits:
+//     callers reuse them.
+//   - Requests come back as they went in: URL, Depth, Parent and Kind
+//     unchanged; Attempts counts the retries.
 type Frontier interface {
 	// Add enqueues the requests whose fingerprints were not seen before and
-	// returns how many it added.
+	// returns how many it added; the others count in Stats.Duplicates. It
+	// is idempotent: adding a request again adds nothing. A persistent
+	// backend may return once the requests are durable; it returns when ctx
+	// ends first, with ctx's error (the requests may still be added).
 	Add(ctx context.Context, reqs []Request) (added int, err error)
-	// Lease hands out up to max requests from ready hosts, blocking until at
-	// least one is ready. It returns ErrDrained when nothing is queued and
-	// nothing is leased, and ctx.Err() when ctx ends first.
+	// Lease hands out up to max (at least 1) requests from ready hosts,
+	// blocking until at least one is ready; each expires LeaseTTL from now
+	// unless renewed or completed. It returns ErrDrained when nothing is
+	// queued and nothing is leased (the crawl is over), ErrClosed once the
+	// frontier is closed, and ctx.Err() when ctx ends first. It returns
+	// leases or an error, never both: a backend that fails part way gives
+	// back what it had leased.
 	Lease(ctx context.Context, max int) ([]Lease, error)
 	// Renew extends leases still held to a full lease time from now, so a
 	// worker held up (a slow handler, a long render) keeps what it holds.
 	// Leases that already expired are skipped and reported by an error
-	// wrapping ErrLeaseExpired; the others are renewed.
+	// wrapping ErrLeaseExpired; the others are renewed. A renewal is as
+	// durable as the lease it renews.
 	Renew(ctx context.Context, leases []Lease) error
-	// Complete finishes leases. Outcomes for expired leases are skipped and
-	// reported by an error wrapping ErrLeaseExpired; the others are applied.
+	// Complete finishes leases: it is the only way to finish one. Each
+	// outcome is applied in one step: the request done, failed, or queued
+	// again (Status), the host held until RetryAt and slowed by HostDelay,
+	// the Seen URLs marked seen (not queued; counted in Stats.Seen as new
+	// fingerprints, and not as Duplicates when seen already), then the
+	// Links added as by Add (a link to a URL just marked Seen is a
+	// duplicate). Outcomes for expired leases are skipped and reported by
+	// an error wrapping ErrLeaseExpired; the others are applied. Complete
+	// returns when ctx ends, with ctx's error, even while a persistent
+	// backend waits for its commit: the outcomes may then be applied or not,
+	// and a lease not completed expires and is handed out again.
 	Complete(ctx context.Context, outcomes []Outcome) error
 	// Stats returns the current counters.
 	Stats(ctx context.Context) (Stats, error)
-	// Close releases the backend's resources. Leases still out stay recorded
+	// Close releases the backend's resources; blocked Lease calls return
+	// ErrClosed, and so do later calls. Leases still out stay recorded
 	// (persistent backends re-queue them on the next open).
 	Close() error
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/hivecrawl/crawl/frontier"
 )
@@ -209,5 +212,54 @@ func TestRenewRecordsExpiry(t *testing.T) {
 	}
 	if !ls[0].Expires.Before(r.expires) {
 		t.Errorf("renewed expiry %v not after the first %v", r.expires, ls[0].Expires)
+	}
+}
+
+// TestOpensVersion1 opens a store of format version 1 (pages only, encoded
+// as version 2 encodes pages): its requests read back, and the store is
+// upgraded to the current version.
+func TestOpensVersion1(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	d := openTest(t, dir, Options{})
+	want := frontier.Request{URL: "http://a.test/x", Depth: 2, Parent: "http://a.test/"}
+	if _, err := d.Add(ctx, []frontier.Request{want}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	setVersion := func(v uint64) uint64 {
+		t.Helper()
+		db, err := pebble.Open(filepath.Join(dir, dbDir), pebbleOptions(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		old, err := readUint(db, keyVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v > 0 {
+			if err := db.Set(keyVersion, binary.AppendUvarint(nil, v), pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return old
+	}
+	setVersion(1)
+	if s, err := ReadStats(dir); err != nil || s.Queued != 1 {
+		t.Errorf("ReadStats(version 1 store) = %+v, %v; want 1 queued", s, err)
+	}
+	d = openTest(t, dir, Options{})
+	ls, err := d.Lease(ctx, 1)
+	if err != nil || len(ls) != 1 || ls[0].Request != want {
+		t.Errorf("Lease from a version 1 store = %v, %v; want %+v", ls, err, want)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := setVersion(0); v != formatVersion {
+		t.Errorf("store version after opening = %d; want %d", v, formatVersion)
 	}
 }

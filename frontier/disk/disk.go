@@ -18,9 +18,15 @@ import (
 	"github.com/hivecrawl/crawl/frontier/internal/sched"
 )
 
-// formatVersion is the layout of the store this package reads and writes.
-// Change it with any change of the key or value encodings.
-const formatVersion = 1
+// formatVersion is the layout of the store this package writes. Change it
+// with any change of the key or value encodings. Version 2 added request
+// kinds (see appendRequest); version 1 stores hold pages only and read the
+// same, so Open upgrades them (and builds that read only version 1 refuse
+// the store from then on, rather than misread a kind).
+const formatVersion = 2
+
+// minFormatVersion is the oldest layout this package reads.
+const minFormatVersion = 1
 
 // Files and folders in a state directory.
 const (
@@ -419,19 +425,29 @@ func (d *Disk) checkVersion() error {
 	if err != nil {
 		return err
 	}
-	defer closer.Close()
-	return checkVersionValue(v)
+	got, err := checkVersionValue(v)
+	closer.Close()
+	if err != nil || got == formatVersion {
+		return err
+	}
+	return d.db.Set(keyVersion, binary.AppendUvarint(nil, formatVersion), pebble.Sync)
 }
 
-func checkVersionValue(v []byte) error {
+// checkVersionValue decodes a stored format version and checks that this
+// build reads it.
+func checkVersionValue(v []byte) (uint64, error) {
 	got, n := binary.Uvarint(v)
 	if n <= 0 || n != len(v) {
-		return fmt.Errorf("%w: unreadable format version %q; this build reads version %d",
+		return 0, fmt.Errorf("%w: unreadable format version %q; this build reads version %d",
 			ErrIncompatible, v, formatVersion)
 	}
-	if got != formatVersion {
-		return fmt.Errorf("%w: the store has format version %d; this build reads version %d",
-			ErrIncompatible, got, formatVersion)
+	return got, checkVersionNumber(got)
+}
+
+func checkVersionNumber(got uint64) error {
+	if got < minFormatVersion || got > formatVersion {
+		return fmt.Errorf("%w: the store has format version %d; this build reads version %d (and %d up)",
+			ErrIncompatible, got, formatVersion, minFormatVersion)
 	}
 	return nil
 }

@@ -24,9 +24,20 @@
 // under one mutex; a committer goroutine applies the log as one pebble
 // batch and syncs it at most every CommitInterval (group commit), and each
 // batch ends in a consistent state: every request in exactly one place,
-// queued or leased, and the counters matching. Add and Complete return only
-// once their changes are synced, so many concurrent callers share one fsync,
-// and an acknowledged Add or Complete is never lost. Lease does not wait.
+// queued or leased, and the counters matching. The log holds copies: no
+// caller's slice is kept. Add and Complete return only once their changes
+// are synced, so many concurrent callers share one fsync, and an
+// acknowledged Add or Complete is never lost; when their context ends first
+// they return its error, and their changes, made already, are synced with
+// the next batch (or lost in a crash, like any change not acknowledged).
+// Lease and Renew do not wait: a lease's record, and a renewal's new expiry,
+// reach the store with the next batch, and after a crash every leased
+// request is queued again whatever its expiry.
+//
+// The scheduling (ready hosts, leases, politeness, Strict) is the core the
+// memory backend shares, frontier/internal/sched; this package keeps the
+// storage behind it (each host's window over its queue in the store) and
+// logs what the core changes through its hooks.
 //
 // A crash (the process killed, the machine stopped) costs at most what was
 // changed in the last commit window, and no request is silently lost:
@@ -50,18 +61,24 @@
 // rewritten by the committer at most once a second, for ReadStats while a
 // crawl runs) and pebble/, the store. Its keys, each led by one byte:
 //
-//	Mversion                 format version (uvarint); Open refuses others with ErrIncompatible
+//	Mversion                 format version (uvarint): 2; Open upgrades 1, refuses others with ErrIncompatible
 //	Mstats                   counters (varints), written with every commit
 //	Mseq                     last arrival sequence (uvarint)
 //	MleaseID                 first lease ID not yet reserved (uvarint)
 //	Mprios                   present while the P counts are kept (Strict crawls)
 //	S fp[8]                  the seen set: one empty value per fingerprint (big-endian)
 //	Q len(host) host prio[8] seq[8]
-//	                         a queued request: value depth, attempts, parent, URL
+//	                         a queued request: value [0x01 kind] depth, attempts, parent, URL
 //	H host                   host state: active flag, RetryAt hold, next-allowed time,
 //	                         Crawl-delay, and the head (a lower bound of its queue)
 //	L id[8]                  a lease: expiry, the request's queue position, the request
 //	P prio[8]                Strict: requests outstanding at that priority (uvarint)
+//
+// A request's value opens with the byte 0x01 and its kind only when it is not
+// a page (or has a negative depth): version 1 stores, which predate kinds,
+// hold pages only and read unchanged (0x01 would be their encoding of the
+// depth -1, which no request has). Open upgrades a version 1 store to
+// version 2, which builds that read only version 1 refuse.
 //
 // The host's length (a uvarint, a prefix-free code) comes before its name,
 // so each host's queue is one key range, ordered by priority then arrival.
@@ -75,5 +92,6 @@
 // Lease IDs are reserved in blocks of 4096, synced before any is handed out,
 // so that no ID repeats across restarts.
 //
-// Package disk imports frontier and nothing else of this module.
+// Package disk imports frontier and its internal scheduling core, and
+// nothing else of this module.
 package disk

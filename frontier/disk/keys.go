@@ -111,9 +111,9 @@ func leaseKey(buf []byte, id uint64) []byte {
 
 // kindMarker opens the encoding of a request of another kind than a page
 // (or of a negative depth): the kind follows it as one byte. Without it a
-// record is a page, which keeps the records of stores written before kinds
-// existed readable. As the first byte of an encoding without the marker it
-// would be the depth -1, which no request has.
+// record is a page, which keeps the records of format version 1, written
+// before kinds existed, readable. As the first byte of an encoding without
+// the marker it would be the depth -1, which no request has.
 const kindMarker = 0x01
 
 // appendRequest encodes r: for a request that is not a page, kindMarker and

@@ -73,7 +73,7 @@ func readStoreStats(db *pebble.DB) (frontier.Stats, error) {
 	if err != nil {
 		return frontier.Stats{}, fmt.Errorf("format version: %w", err)
 	}
-	err = checkVersionValue(v)
+	_, err = checkVersionValue(v)
 	closer.Close()
 	if err != nil {
 		return frontier.Stats{}, err
@@ -90,9 +90,9 @@ func readStatsFile(dir string) (frontier.Stats, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return frontier.Stats{}, fmt.Errorf("disk: read stats %s: %w", dir, err)
 	}
-	if r.Format != formatVersion {
-		return frontier.Stats{}, fmt.Errorf("disk: read stats %s: %w: the stats file has format version %d; this build reads version %d",
-			dir, ErrIncompatible, r.Format, formatVersion)
+	if r.Format < 0 || checkVersionNumber(uint64(r.Format)) != nil {
+		return frontier.Stats{}, fmt.Errorf("disk: read stats %s: %w: the stats file has format version %d; this build reads version %d (and %d up)",
+			dir, ErrIncompatible, r.Format, formatVersion, minFormatVersion)
 	}
 	return r.Stats, nil
 }

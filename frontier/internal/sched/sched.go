@@ -19,8 +19,10 @@
 // completion (Outcome.HostDelay) counts from the host's last lease and only
 // ever moves NextAllowed later. Times are integer nanoseconds, so with a
 // backlog the leases of a host are exactly the delay apart: `--rate r`
-// gives a delay of 1s/r and exactly r leases a second (the memory backend
-// used to round through a rate.Limiter's float64 tokens instead).
+// asks for a delay of 1s/r, and gets leases exactly that far apart, never
+// closer (the memory backend used to space hosts with a rate.Limiter, whose
+// float64 tokens round; disk already kept a next-allowed time). A time,
+// unlike a token bucket, is also what a persistent backend can store.
 //
 // Package sched imports nothing of the module but frontier/internal/pq; it
 // is generic in the request type R and the lease type L the backend hands
