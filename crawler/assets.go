@@ -18,8 +18,9 @@ import (
 // ambiguous. Under breadth-first order (depth as priority) a host's assets
 // go before its next pages.
 
-// maxStylesheetNesting bounds, under MaxDepth, how many style sheets deep
-// an @import chain is followed past the page that embeds the first one.
+// maxStylesheetNesting bounds, under MaxDepth, an @import chain: a style
+// sheet at asset depth MaxDepth+1+maxStylesheetNesting (that many imports
+// past the sheets of the deepest pages) is fetched, but not read for more.
 const maxStylesheetNesting = 8
 
 // isAsset reports whether r was queued as an asset.
@@ -68,7 +69,7 @@ func (w *worker) stylesheetAssets(req frontier.Request, resp *fetch.Response) []
 	if !isAsset(req) || resp == nil || resp.Status < 200 || resp.Status > 299 || !isStylesheet(resp.ContentType) {
 		return nil
 	}
-	if c.cfg.MaxDepth > 0 && -req.Depth > c.cfg.MaxDepth+1+maxStylesheetNesting {
+	if c.cfg.MaxDepth > 0 && -req.Depth >= c.cfg.MaxDepth+1+maxStylesheetNesting {
 		return nil
 	}
 	base, err := url.Parse(resp.FinalURL)

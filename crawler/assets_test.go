@@ -64,6 +64,7 @@ func TestStylesheetAssets(t *testing.T) {
 func TestStylesheetImportChainEnds(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, `<link rel=stylesheet href="/c/0.css">`)
 	})
 	mux.HandleFunc("/c/{n}", func(w http.ResponseWriter, r *http.Request) {
