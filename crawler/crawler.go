@@ -152,13 +152,11 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	if _, err := c.cfg.Frontier.Add(ctx, reqs); err != nil {
 		return Summary{}, fmt.Errorf("crawler: add seeds: %w", err)
 	}
-	var fromSitemaps int64
 	if c.cfg.Sitemaps {
-		n, err := c.seedSitemaps(ctx, reqs)
-		if err != nil {
-			return Summary{SitemapURLs: n}, err
+		// Sitemaps are fetched through the frontier, like pages.
+		if _, err := c.cfg.Frontier.Add(ctx, sitemapStarts(reqs)); err != nil {
+			return Summary{}, fmt.Errorf("crawler: add sitemaps: %w", err)
 		}
-		fromSitemaps = n
 	}
 
 	// Requests in flight run under fetchCtx, which outlives ctx by the grace
@@ -197,7 +195,7 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	completer.Wait()
 	cancelFetch()
 	sum := Summary{Done: r.done.Load(), Failed: r.failed.Load(), Assets: r.assets.Load(),
-		SitemapURLs: fromSitemaps, Elapsed: time.Since(start)}
+		SitemapURLs: r.sitemapURLs.Load(), Elapsed: time.Since(start)}
 	if d.err != nil {
 		return sum, d.err
 	}
@@ -303,6 +301,9 @@ func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 // process handles one lease and returns its outcome. It writes the URL's
 // record unless the request will be retried or the crawl is being cut off.
 func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome {
+	if l.Request.Kind == frontier.KindSitemap {
+		return w.processSitemap(ctx, l)
+	}
 	c, r := w.c, w.r
 	req := l.Request
 	out := frontier.Outcome{Lease: l, Status: frontier.Done}

@@ -205,9 +205,9 @@ func TestSitemapsSeedTheCrawl(t *testing.T) {
 	}
 }
 
-// TestSitemapFetchesArePolite checks that sitemap documents, fetched before
-// the crawl starts, are spaced by the host's delay like pages, and that
-// they add no more URLs than MaxPages can use.
+// TestSitemapFetchesArePolite checks that sitemap documents, leased from
+// the frontier like pages, are spaced by the host's delay like pages, and
+// that they add no more URLs than MaxPages can use.
 func TestSitemapFetchesArePolite(t *testing.T) {
 	shop := testsite.NewShop(testsite.ShopOptions{Products: 20, PerPage: 4, SitemapOnly: true})
 	var mu sync.Mutex

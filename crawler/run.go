@@ -24,6 +24,9 @@ type run struct {
 	assets   atomic.Int64 // asset URLs recorded (Config.Assets)
 	inFlight atomic.Int64
 
+	sitemapFiles atomic.Int64 // sitemap documents fetched
+	sitemapURLs  atomic.Int64 // page URLs sitemaps added to the frontier
+
 	hostMu    sync.Mutex
 	hostCount map[string]int // attempts per host, for MaxPagesPerHost
 

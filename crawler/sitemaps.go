@@ -12,6 +12,17 @@ import (
 	"github.com/hivecrawl/crawl/sitemap"
 )
 
+// Sitemaps are fetched like any request: queued in the frontier as
+// frontier.KindSitemap, leased when their host is ready and under its
+// in-flight cap, fetched by a worker. So they keep the crawl's politeness
+// (the host's rate, Crawl-delay and cap, across the processes of a fleet),
+// and a stopped crawl resumes them. A sitemap's request Depth is how deep
+// it nests below the start (/sitemap.xml of a seed's origin, depth 0),
+// capped by SitemapLimits.MaxDepth. The start also lists the origin's
+// robots.txt Sitemap lines, as further sitemaps of depth 0. Sitemaps are
+// not recorded; the pages they list are queued at depth 0, scoped like
+// links.
+
 // sitemapBatch is how many sitemap URLs go to the frontier in one Add.
 const sitemapBatch = 512
 
@@ -26,13 +37,10 @@ type sitemapLister interface {
 	Sitemaps(ctx context.Context, u *url.URL) ([]string, error)
 }
 
-// seedSitemaps adds the URLs listed in the sitemaps of the seeds' origins
-// to the frontier, scoped like links, and returns how many it added.
-// Sitemap documents that cannot be fetched or parsed are skipped: a site
-// without sitemaps is the common case, not an error. Only ctx ending stops
-// it early.
-func (c *Crawler) seedSitemaps(ctx context.Context, seeds []frontier.Request) (int64, error) {
-	var starts []string
+// sitemapStarts returns the start sitemap of each seed's origin: its
+// /sitemap.xml, as a KindSitemap request.
+func sitemapStarts(seeds []frontier.Request) []frontier.Request {
+	var starts []frontier.Request
 	done := make(map[string]bool)
 	for _, s := range seeds {
 		u, err := url.Parse(s.URL)
@@ -40,94 +48,64 @@ func (c *Crawler) seedSitemaps(ctx context.Context, seeds []frontier.Request) (i
 			continue
 		}
 		done[u.Host] = true
-		origin := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
-		if rl, ok := c.cfg.Robots.(sitemapLister); ok {
-			// An unavailable robots.txt lists nothing; the pages will wait
-			// for it anyway.
-			if list, err := rl.Sitemaps(ctx, origin); err == nil {
-				starts = append(starts, list...)
-			}
-		}
-		starts = append(starts, u.Scheme+"://"+u.Host+"/sitemap.xml")
+		starts = append(starts, frontier.Request{URL: u.Scheme + "://" + u.Host + "/sitemap.xml", Kind: frontier.KindSitemap})
 	}
+	return starts
+}
+
+// sitemapLimit is how many page URLs the run's sitemaps may add.
+func (r *run) sitemapLimit() int64 {
 	limit := int64(maxSitemapURLs)
-	if c.cfg.MaxPages > 0 {
-		limit = min(limit, int64(c.cfg.MaxPages))
+	if m := r.c.cfg.MaxPages; m > 0 {
+		limit = min(limit, int64(m))
 	}
-	var added, dropped int64
-	batch := make([]frontier.Request, 0, sitemapBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		n, err := c.cfg.Frontier.Add(ctx, batch)
-		added += int64(n)
-		batch = batch[:0]
-		if err != nil {
-			return fmt.Errorf("crawler: add sitemap urls: %w", err)
-		}
-		return nil
-	}
-	g := &sitemapGetter{c: c, last: make(map[string]time.Time)}
-	for e, err := range sitemap.Walk(ctx, g, c.cfg.SitemapLimits, starts...) {
-		if added+int64(len(batch)) >= limit {
-			break // enough to fill the crawl's budget
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return added, ctx.Err()
-			}
-			continue
-		}
-		canon, err := c.cfg.Normalizer.Canonical(e.Loc)
-		if err != nil || !c.scope.allows(canon) {
-			dropped++
-			continue
-		}
-		batch = append(batch, frontier.Request{URL: canon, Parent: e.Sitemap})
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return added, err
-			}
-		}
-	}
-	if dropped > 0 {
-		c.cfg.Observer.LinksDropped("out_of_scope", int(dropped))
-	}
-	return added, flush()
+	return limit
 }
 
-// sitemapGetter fetches sitemap documents with the crawl's fetcher: robots
-// rules apply to them and to each redirect hop, the body cap is
-// MaxBodyBytes, and the Observer sees the requests. Sitemaps do not go
-// through the frontier: they are requests made before the crawl starts,
-// one at a time, each host's spaced by its delay (the crawl's rate, or a
-// longer Crawl-delay) as the frontier would space them.
-type sitemapGetter struct {
-	c    *Crawler
-	last map[string]time.Time // host -> when its last sitemap was asked for
-}
-
-func (g *sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error) {
-	c := g.c
-	u, err := url.Parse(raw)
+// processSitemap fetches one sitemap document and adds what it lists to
+// the frontier: the pages, and the sitemaps of an index one level deeper.
+// A document that cannot be fetched or parsed is skipped (a site without
+// sitemaps is the common case, not an error); the lease ends Done either
+// way, or Release when the crawl is being cut off.
+func (w *worker) processSitemap(ctx context.Context, l frontier.Lease) frontier.Outcome {
+	c, r := w.c, w.r
+	req := l.Request
+	out := frontier.Outcome{Lease: l, Status: frontier.Done}
+	u, err := url.Parse(req.URL)
 	if err != nil {
-		return 0, nil, fmt.Errorf("crawler: sitemap url: %w", err)
+		return out
+	}
+	lim := c.cfg.SitemapLimits.WithDefaults()
+	add := &sitemapAdder{w: w, parent: req}
+	if req.Depth == 0 && req.Parent == "" {
+		// The start of an origin: robots.txt names the origin's other
+		// sitemaps. An unavailable robots.txt lists nothing.
+		if rl, ok := c.cfg.Robots.(sitemapLister); ok {
+			origin := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
+			if list, err := rl.Sitemaps(ctx, origin); err == nil {
+				for _, s := range list {
+					add.sitemap(ctx, s, 0)
+				}
+			}
+		}
 	}
 	d, err := c.sitemapDecision(ctx, u)
-	if err != nil {
-		return 0, nil, err
+	switch {
+	case ctx.Err() != nil:
+		return c.cutOff(out)
+	case err != nil:
+		return add.done(ctx, out)
 	}
-	delay := max(c.cfg.HostDelay(), d.CrawlDelay)
-	if last, ok := g.last[u.Host]; ok {
-		if err := sleepCtx(ctx, time.Until(last.Add(delay))); err != nil {
-			return 0, nil, err
-		}
+	out.HostDelay = d.CrawlDelay
+	if r.sitemapFiles.Add(1) > int64(lim.MaxFiles) {
+		return add.done(ctx, out)
 	}
-	g.last[u.Host] = time.Now()
 	c.cfg.Observer.FetchStarted()
+	r.inFlight.Add(1)
 	start := time.Now()
-	resp, err := c.cfg.Fetcher.Fetch(ctx, raw, c.checkSitemapHop)
+	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkSitemapHop)
+	r.inFlight.Add(-1)
+	defer resp.Release()
 	class := fetch.ClassOf(err)
 	status, n := 0, int64(0)
 	if resp != nil {
@@ -135,13 +113,107 @@ func (g *sitemapGetter) Get(ctx context.Context, raw string) (int, []byte, error
 	}
 	c.cfg.Observer.FetchFinished(status, class, n, time.Since(start))
 	switch {
-	case resp == nil:
-		return 0, nil, err
-	case err != nil && class != fetch.ClassTooLarge:
-		return status, nil, err
+	case ctx.Err() != nil && resp == nil:
+		return c.cutOff(out)
+	case resp == nil, err != nil && class != fetch.ClassTooLarge, status < 200 || status > 299:
+		return add.done(ctx, out)
 	}
 	// A body cut at the cap still yields the entries before the cut.
-	return resp.Status, resp.Body, nil
+	for e, err := range sitemap.Read(req.URL, resp.Body, lim) {
+		if err != nil || add.full() {
+			break
+		}
+		if e.Index {
+			if req.Depth+1 <= lim.MaxDepth {
+				add.sitemap(ctx, e.Loc, req.Depth+1)
+			}
+			continue
+		}
+		add.page(ctx, e.Loc)
+	}
+	return add.done(ctx, out)
+}
+
+// sitemapAdder adds what one sitemap lists to the frontier in batches,
+// counting the pages the frontier took in the run's SitemapURLs. They go
+// through Add rather than the outcome's links for that count; Add is
+// idempotent, so a sitemap read again after a crash adds nothing twice.
+type sitemapAdder struct {
+	w        *worker
+	parent   frontier.Request
+	pages    []frontier.Request
+	sitemaps []frontier.Request
+	dropped  int
+	err      error
+}
+
+// full reports whether the run's sitemaps have added as many pages as it
+// can use, or adding failed.
+func (a *sitemapAdder) full() bool {
+	return a.err != nil || a.w.r.sitemapURLs.Load()+int64(len(a.pages)) >= a.w.r.sitemapLimit()
+}
+
+// sitemap queues a sitemap document found at depth.
+func (a *sitemapAdder) sitemap(ctx context.Context, loc string, depth int) {
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return
+	}
+	a.sitemaps = append(a.sitemaps, frontier.Request{URL: loc, Depth: depth, Parent: a.parent.URL, Kind: frontier.KindSitemap})
+	if len(a.sitemaps) >= sitemapBatch {
+		a.flush(ctx)
+	}
+}
+
+// page queues a page URL a sitemap lists, scoped like a link.
+func (a *sitemapAdder) page(ctx context.Context, loc string) {
+	c := a.w.c
+	canon, err := c.cfg.Normalizer.Canonical(loc)
+	if err != nil || !c.scope.allows(canon) {
+		a.dropped++
+		return
+	}
+	a.pages = append(a.pages, frontier.Request{URL: canon, Parent: a.parent.URL})
+	if len(a.pages) >= sitemapBatch {
+		a.flush(ctx)
+	}
+}
+
+// flush adds the batches to the frontier.
+func (a *sitemapAdder) flush(ctx context.Context) {
+	r := a.w.r
+	for _, b := range []*[]frontier.Request{&a.pages, &a.sitemaps} {
+		if len(*b) == 0 || a.err != nil {
+			continue
+		}
+		n, err := r.c.cfg.Frontier.Add(ctx, *b)
+		if err != nil {
+			a.err = fmt.Errorf("crawler: add sitemap urls: %w", err)
+			return
+		}
+		if b == &a.pages {
+			r.sitemapURLs.Add(int64(n))
+		}
+		*b = (*b)[:0]
+	}
+}
+
+// done adds what is left and returns the sitemap's outcome: Done, or
+// Release when what it lists could not all reach the frontier, so that a
+// later run reads it again. A frontier that refuses the URLs stops the
+// crawl.
+func (a *sitemapAdder) done(ctx context.Context, out frontier.Outcome) frontier.Outcome {
+	a.flush(ctx)
+	if a.dropped > 0 {
+		a.w.c.cfg.Observer.LinksDropped("out_of_scope", a.dropped)
+	}
+	if a.err != nil {
+		if ctx.Err() == nil {
+			a.w.d.fail(a.err)
+		}
+		return a.w.c.cutOff(out)
+	}
+	return out
 }
 
 // checkSitemapHop allows a sitemap URL, or a redirect hop while fetching
@@ -154,7 +226,7 @@ func (c *Crawler) checkSitemapHop(ctx context.Context, u *url.URL) error {
 }
 
 // sitemapDecision is checkSitemapHop with robots.txt's decision, whose
-// Crawl-delay spaces the host's sitemap fetches.
+// Crawl-delay slows the host down.
 func (c *Crawler) sitemapDecision(ctx context.Context, u *url.URL) (robots.Decision, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return robots.Decision{}, &hopError{class: fetch.ClassInvalidURL, detail: "sitemap url " + u.String() + " is not http(s)"}
@@ -170,19 +242,4 @@ func (c *Crawler) sitemapDecision(ctx context.Context, u *url.URL) (robots.Decis
 		return d, &hopError{class: ClassRobots, detail: "robots.txt disallows sitemap " + u.String()}
 	}
 	return d, nil
-}
-
-// sleepCtx waits d, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -48,6 +48,9 @@ func (l Limits) Validate() error {
 	return nil
 }
 
+// WithDefaults returns l with its zero fields replaced by the defaults.
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }
+
 func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxBytes

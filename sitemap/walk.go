@@ -42,6 +42,39 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Read parses one sitemap document fetched from docURL, as Parse does,
+// and resolves each entry's location against docURL: Entry.Loc is an
+// absolute http(s) URL and Entry.Sitemap is docURL. Entries whose location
+// is unparseable or not http(s) are skipped. The crawler reads each
+// sitemap it fetches through the frontier with it; Walk does too.
+func Read(docURL string, body []byte, lim Limits) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		base, err := url.Parse(docURL)
+		if err != nil {
+			yield(Entry{}, fmt.Errorf("sitemap: document url: %w", err))
+			return
+		}
+		for e, err := range Parse(bytes.NewReader(body), lim) {
+			if err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			ref, err := url.Parse(e.Loc)
+			if err != nil {
+				continue
+			}
+			abs := base.ResolveReference(ref)
+			if abs.Scheme != "http" && abs.Scheme != "https" || abs.Host == "" {
+				continue
+			}
+			e.Loc, e.Sitemap = abs.String(), docURL
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
 // Walk fetches the sitemaps at starts with g, follows sitemap indexes
 // breadth first, and yields the page URLs they list, each with the
 // document it came from (Entry.Sitemap). Each document is fetched at most
@@ -83,8 +116,7 @@ func Walk(ctx context.Context, g Getter, lim Limits, starts ...string) iter.Seq2
 				continue
 			}
 			fetched++
-			base, err := url.Parse(d.url)
-			if err != nil {
+			if _, err := url.Parse(d.url); err != nil {
 				if !yield(Entry{}, &Error{URL: d.url, Err: err}) {
 					return
 				}
@@ -104,22 +136,13 @@ func Walk(ctx context.Context, g Getter, lim Limits, starts ...string) iter.Seq2
 				}
 				continue
 			}
-			for e, err := range Parse(bytes.NewReader(body), lim) {
+			for e, err := range Read(d.url, body, lim) {
 				if err != nil {
 					if !yield(Entry{}, &Error{URL: d.url, Status: status, Err: err}) {
 						return
 					}
 					break
 				}
-				ref, err := url.Parse(e.Loc)
-				if err != nil {
-					continue
-				}
-				abs := base.ResolveReference(ref)
-				if abs.Scheme != "http" && abs.Scheme != "https" || abs.Host == "" {
-					continue
-				}
-				e.Loc, e.Sitemap = abs.String(), d.url
 				if !e.Index {
 					if !yield(e, nil) {
 						return
