@@ -10,15 +10,25 @@ import (
 	"github.com/hivecrawl/crawl/parse"
 )
 
-// linkAttrs are the attributes whose values ConvertLinks rewrites, by
-// element: one URL each, except srcset (a list of candidates). style is
-// rewritten on every element, as CSS.
-var linkAttrs = map[string][]string{
-	"a": {"href"}, "area": {"href"}, "link": {"href"}, "base": {"href"},
-	"img": {"src", "srcset"}, "source": {"src", "srcset"},
-	"script": {"src"}, "video": {"src", "poster"}, "audio": {"src"},
-	"embed": {"src"}, "iframe": {"src"}, "frame": {"src"}, "track": {"src"},
-	"input": {"src"}, "form": {"action"}, "object": {"data"},
+// linkAttrs returns the attributes of the element tag whose values
+// ConvertLinks rewrites: one URL each, except srcset (a list of
+// candidates). style is rewritten on every element, as CSS.
+func linkAttrs(tag string) []string {
+	switch tag {
+	case "a", "area", "link", "base":
+		return []string{"href"}
+	case "img", "source":
+		return []string{"src", "srcset"}
+	case "video":
+		return []string{"src", "poster"}
+	case "script", "audio", "embed", "iframe", "frame", "track", "input":
+		return []string{"src"}
+	case "form":
+		return []string{"action"}
+	case "object":
+		return []string{"data"}
+	}
+	return nil
 }
 
 // convertHTML rewrites the links of an HTML document, changing the bytes
@@ -79,7 +89,7 @@ func (p *pageConv) convertHTML(src []byte) ([]byte, bool) {
 // rewritten where scanning raw finds the same attributes, so that a tag
 // read differently is left alone rather than damaged.
 func (p *pageConv) rewriteTag(raw []byte, tag string, attrs []html.Attribute) ([]byte, bool) {
-	wanted := linkAttrs[tag]
+	wanted := linkAttrs(tag)
 	interesting := false
 	for _, a := range attrs {
 		if a.Key == "style" || contains(wanted, a.Key) {
