@@ -141,6 +141,7 @@ func TestFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs crawl processes against a real Redis")
 	}
+	t.Parallel()
 	srv := redistest.Start(t)
 	bin := buildBinary(t)
 	const (
@@ -153,11 +154,11 @@ func TestFleet(t *testing.T) {
 			"--concurrency", fmt.Sprint(concurrency), "--lease-ttl", leaseTTL.String(), "--quiet", "-o", out}
 	}
 
-	// Three workers crawl 4 hosts × 5,000 pages; one is killed mid-crawl.
+	// Three workers crawl 4 hosts × 2,000 pages; one is killed mid-crawl.
 	// Its leases come back after they expire, and the others fetch them.
 	t.Run("three workers, one killed", func(t *testing.T) {
 		start := time.Now()
-		site, hosts := fleetSite(t, 5000)
+		site, hosts := fleetSite(t, 2000)
 		dir := t.TempDir()
 		outs := []string{filepath.Join(dir, "w1.jsonl"), filepath.Join(dir, "w2.jsonl"), filepath.Join(dir, "w3.jsonl")}
 		seeds := make([]string, len(hosts))
@@ -174,7 +175,7 @@ func TestFleet(t *testing.T) {
 			}
 		}()
 
-		w1.waitUnique(t, site, 8000)
+		w1.waitUnique(t, site, 3000)
 		rep, err := redis.Inspect(context.Background(), srv.URL(0), "kill")
 		if err != nil || len(rep.Workers) != 3 {
 			t.Fatalf("before the kill: %d live workers, %v; want 3", len(rep.Workers), err)
@@ -237,7 +238,7 @@ func TestFleet(t *testing.T) {
 			return []string{"--frontier", srv.URL(0), "--job", "restart", "--rate", "0", "--per-host", fmt.Sprint(perHost),
 				"--concurrency", fmt.Sprint(concurrency), "--lease-ttl", leaseTTL.String(), "--quiet", "-o", out}
 		}
-		site, hosts := fleetSite(t, 2500)
+		site, hosts := fleetSite(t, 1200)
 		dir := t.TempDir()
 		outs := []string{filepath.Join(dir, "w1.jsonl"), filepath.Join(dir, "w2.jsonl")}
 		seeds := make([]string, len(hosts))
@@ -251,7 +252,7 @@ func TestFleet(t *testing.T) {
 			w1.cmd.Process.Kill()
 			w2.cmd.Process.Kill()
 		}()
-		w1.waitUnique(t, site, 3000)
+		w1.waitUnique(t, site, 1500)
 		srv.Kill()
 		down := site.Unique()
 		time.Sleep(time.Second)

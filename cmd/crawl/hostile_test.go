@@ -27,6 +27,7 @@ func TestHostileCrawlBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and crawls the whole hostile site")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	h := testsite.NewHostile(testsite.HostileOptions{DripEvery: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

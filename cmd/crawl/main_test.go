@@ -220,6 +220,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	site := testsite.New(testsite.Options{Pages: 5000, LinksPerPage: 10, PageBytes: 1024, Latency: 20 * time.Millisecond})
 	srv := httptest.NewServer(site)

@@ -491,8 +491,9 @@ func TestStateSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
-	site := testsite.New(testsite.Options{Pages: 5000, LinksPerPage: 10, PageBytes: 512, Latency: 2 * time.Millisecond})
+	site := testsite.New(testsite.Options{Pages: 2000, LinksPerPage: 10, PageBytes: 512, Latency: 2 * time.Millisecond})
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	dir := t.TempDir()
@@ -501,7 +502,7 @@ func TestStateSurvivesSIGKILL(t *testing.T) {
 	args := []string{"--state", state, "-o", out, "--rate", "0", "--per-host", "8", "--concurrency", "8", "--quiet"}
 
 	kills := 0
-	for _, at := range []int{300, 1500, 2900, 4200} {
+	for _, at := range []int{200, 700, 1200, 1700} {
 		before := site.Duplicates()
 		p := startCrawl(t, bin, append(args, srv.URL+"/")...)
 		p.waitUnique(t, site, at)
@@ -547,8 +548,9 @@ func TestStateResumeAfterSIGINTRefetchesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
-	site := testsite.New(testsite.Options{Pages: 3000, LinksPerPage: 10, PageBytes: 512, Latency: 2 * time.Millisecond})
+	site := testsite.New(testsite.Options{Pages: 1500, LinksPerPage: 10, PageBytes: 512, Latency: 2 * time.Millisecond})
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	dir := t.TempDir()
@@ -556,7 +558,7 @@ func TestStateResumeAfterSIGINTRefetchesNothing(t *testing.T) {
 	args := []string{"--state", state, "-o", out, "--rate", "0", "--per-host", "8", "--grace", "20s", "--quiet"}
 
 	p := startCrawl(t, bin, append(args, srv.URL+"/")...)
-	p.waitUnique(t, site, 800)
+	p.waitUnique(t, site, 400)
 	p.cmd.Process.Signal(syscall.SIGINT)
 	if code := p.wait(t, 30*time.Second); code != exitInterrupted {
 		t.Fatalf("exit %d after SIGINT\n%s", code, p.stderr.String())
@@ -584,6 +586,7 @@ func TestStateLockedByRunningCrawl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	site := testsite.New(testsite.Options{Pages: 2000, LinksPerPage: 5, PageBytes: 256, Latency: 20 * time.Millisecond})
 	srv := httptest.NewServer(site)
