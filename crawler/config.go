@@ -19,10 +19,13 @@ import (
 
 // Frontier is the work queue the crawler consumes; frontier.Memory and the
 // other backends implement it. Complete must not retain the Links slices it
-// is given.
+// is given. The crawler renews the leases its workers hold (Renew) every
+// third of their lease time, read off Lease.Expires, so that a worker held
+// up by a slow Handler or Pages loop keeps its URL.
 type Frontier interface {
 	Add(ctx context.Context, reqs []frontier.Request) (int, error)
 	Lease(ctx context.Context, max int) ([]frontier.Lease, error)
+	Renew(ctx context.Context, leases []frontier.Lease) error
 	Complete(ctx context.Context, outcomes []frontier.Outcome) error
 }
 

@@ -17,13 +17,6 @@ import (
 	"github.com/hivecrawl/crawl/urlnorm"
 )
 
-// inProcessLeaseTTL is the lease time of the frontier New builds. Leases
-// expire to hand out again what a dead worker held; the workers of an
-// in-process frontier die only with it, so its leases need not expire, and
-// must not while a worker waits on a slow Pages loop or Handler: the URL
-// would be fetched and recorded twice.
-const inProcessLeaseTTL = 7 * 24 * time.Hour
-
 // Crawler runs crawls. Build it with New; it is safe to read its Progress
 // while Run is under way, but Run must not be called twice at once.
 //
@@ -44,9 +37,9 @@ func New(cfg Config) (*Crawler, error) {
 	}
 	cfg = cfg.withDefaults()
 	if cfg.Frontier == nil {
-		opts := cfg.FrontierOptions()
-		opts.LeaseTTL = inProcessLeaseTTL
-		cfg.Frontier = frontier.NewMemory(opts)
+		// Its lease time is the ordinary one: the run renews the leases its
+		// workers hold, however long a Pages loop or Handler keeps them.
+		cfg.Frontier = frontier.NewMemory(cfg.FrontierOptions())
 	}
 	if cfg.Fetcher == nil {
 		client := fetch.New(fetch.Options{

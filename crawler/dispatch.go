@@ -40,6 +40,9 @@ type dispatch struct {
 	done chan finished
 	// linkBufs recycles the workers' link slices once completed.
 	linkBufs sync.Pool
+	// held renews the leases from their Lease call until their Complete
+	// call has returned.
+	held *renewer
 
 	errOnce sync.Once
 	err     error
@@ -64,6 +67,7 @@ func newDispatch(r *run, stop context.CancelFunc) *dispatch {
 		leases: make(chan frontier.Lease),
 		done:   make(chan finished, n),
 		stop:   stop,
+		held:   newRenewer(r.c.cfg.Frontier),
 	}
 	d.linkBufs.New = func() any { return new([]frontier.Request) }
 	return d
@@ -119,6 +123,7 @@ func (d *dispatch) lease(ctx context.Context) {
 			continue
 		}
 		ls, err := c.cfg.Frontier.Lease(ctx, n)
+		d.held.hold(ls)
 		r.budget.give(n - len(ls))
 		if err != nil {
 			if !errors.Is(err, frontier.ErrDrained) && ctx.Err() == nil {
@@ -150,6 +155,7 @@ func (d *dispatch) lease(ctx context.Context) {
 // (a Redis server down) must not keep the process from stopping. Once ctx
 // ends, what is left is not completed: its leases expire.
 func (d *dispatch) complete(ctx context.Context) {
+	defer d.held.start(ctx)()
 	batch := make([]frontier.Outcome, 0, maxBatch)
 	items := make([]finished, 0, maxBatch)
 	for f := range d.done {
@@ -171,6 +177,7 @@ func (d *dispatch) complete(ctx context.Context) {
 			batch = append(batch, f.out)
 		}
 		err := d.r.c.cfg.Frontier.Complete(ctx, batch)
+		d.held.drop(batch)
 		if err != nil && !errors.Is(err, frontier.ErrLeaseExpired) && ctx.Err() == nil {
 			d.fail(fmt.Errorf("crawler: complete: %w", err))
 		}

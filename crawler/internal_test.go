@@ -7,10 +7,12 @@ import (
 	"github.com/hivecrawl/crawl/frontier"
 )
 
-// TestBuiltInFrontierKeepsLeases checks that the frontier New builds does
-// not take a URL back from a worker that holds it for long, as one waiting
-// on a slow Pages loop does: it would be fetched and recorded twice.
-func TestBuiltInFrontierKeepsLeases(t *testing.T) {
+// TestBuiltInFrontierLeaseTime checks that the frontier New builds gives
+// the ordinary lease time (Config.LeaseTTL), not a week: a worker held up
+// by a slow Pages loop or Handler keeps its URL because the run renews its
+// lease (TestPagesSlowerThanLeaseTime), and a lease that nobody renews
+// comes back in ordinary time.
+func TestBuiltInFrontierLeaseTime(t *testing.T) {
 	c, err := New(Config{Timeout: time.Second, Grace: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -19,11 +21,15 @@ func TestBuiltInFrontierKeepsLeases(t *testing.T) {
 	if _, err := f.Add(t.Context(), []frontier.Request{{URL: "http://a.test/"}}); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	ls, err := f.Lease(t.Context(), 1)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("Lease = %v, %v", ls, err)
 	}
-	if left := time.Until(ls[0].Expires); left < 24*time.Hour {
-		t.Errorf("a lease of the built-in frontier expires in %v; want a day or more, whatever Timeout and Grace", left)
+	if ttl, want := ls[0].Expires.Sub(start), c.cfg.LeaseTTL(); ttl < want || ttl > want+time.Minute {
+		t.Errorf("a lease of the built-in frontier lasts %v; want Config.LeaseTTL() = %v", ttl, want)
+	}
+	if err := f.Renew(t.Context(), ls); err != nil {
+		t.Errorf("Renew(a lease of the built-in frontier): %v", err)
 	}
 }

@@ -18,11 +18,10 @@ import (
 // There is no queue between the workers and the loop: a worker that has
 // finished a URL waits until the loop takes its Page, so a slow consumer
 // slows the crawl down instead of piling pages up, and at most Concurrency
-// pages are held at once. With a frontier of Config.Frontier (shared or
-// durable), the wait counts against the URL's lease: a page the loop takes
-// longer than that frontier's lease time to accept is handed out again and
-// may be yielded twice. The frontier New builds keeps its leases for a
-// week. Config.Handler, if set, sees each Page first, and is flushed when
+// pages are held at once. The run renews the leases of the URLs its
+// workers hold, whatever the frontier, so a page the loop is slow to
+// accept, however slow, is neither handed out again nor yielded twice.
+// Config.Handler, if set, sees each Page first, and is flushed when
 // Pages returns.
 //
 // Breaking out of the loop stops the crawl: leasing stops, requests in
