@@ -31,12 +31,14 @@ var (
 	ownersLua string
 	//go:embed lua/renew.lua
 	renewLua string
+	//go:embed lua/unlease.lua
+	unleaseLua string
 )
 
 // scripts are the Lua scripts every change goes through; each is the
 // shared prelude followed by its own body.
 type scripts struct {
-	add, lease, complete, beat, renew *goredis.Script
+	add, lease, complete, beat, renew, unlease *goredis.Script
 }
 
 func newScripts() *scripts {
@@ -46,6 +48,7 @@ func newScripts() *scripts {
 		complete: goredis.NewScript(preludeLua + completeLua),
 		beat:     goredis.NewScript(preludeLua + beatLua),
 		renew:    goredis.NewScript(preludeLua + renewLua),
+		unlease:  goredis.NewScript(preludeLua + unleaseLua),
 	}
 }
 

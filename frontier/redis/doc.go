@@ -51,7 +51,8 @@
 // into one score, priority×2^k + arrival, would leave a double's 53 bits
 // to share between them and lose best-first scores' precision.)
 //
-// Every change is one Lua script (add, lease, complete, renew, beat), run
+// Every change is one Lua script (add, lease, complete, renew, beat,
+// unlease), run
 // atomically by Redis with one round trip per batch. A script reads the
 // state of all the hosts it touches with one call and writes it back with
 // one more, and moves hosts in the ready set with one call for all, so a
@@ -73,16 +74,19 @@
 // A worker that dies keeps its leases until they expire or its heartbeat
 // lapses (Options.HeartbeatTTL), whichever comes first; then any worker
 // hands them back to their queues, in place. A worker held up keeps its
-// leases by renewing them (Renew), which first hands back every lease
-// whose time is over, so that none is renewed late. Completions and
-// renewals of leases that ended are fenced off by lease id. Calls that fail for a connection error
-// (Redis restarting, a failover) are retried with backoff until their
-// context ends; a retry within 30 seconds of a lost reply gets that reply
-// instead of applying the call again (later, a Lease's lost leases come
-// back when they expire, and a Complete may report as expired the leases
-// it did complete). A Redis outage longer than HeartbeatTTL makes every
-// worker look dead to the first one back, so the URLs in flight then are
-// handed out again.
+// leases by renewing them (Renew), which first hands back every lease whose
+// time is over, so that none is renewed late. Completions and renewals of
+// leases that ended are fenced off by lease id. Calls that fail for a
+// connection error (Redis restarting, a failover) are retried with backoff
+// until their context ends; a retry within 30 seconds of a lost reply gets
+// that reply instead of applying the call again (later, a Lease's lost
+// leases come back when they expire, and a Complete may report as expired
+// the leases it did complete). A Lease call whose context ends while its
+// script is under way hands back, with one more script call, the leases the
+// script took (or keeps it from running, if it has not run yet), so that
+// they need not wait for their expiry. A Redis outage longer than
+// HeartbeatTTL makes every worker look dead to the first one back, so the
+// URLs in flight then are handed out again.
 //
 // What survives a Redis crash depends on its persistence: with appendonly
 // yes and appendfsync always nothing acknowledged is lost; with appendfsync

@@ -94,3 +94,69 @@ func TestMemberCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestUnlease checks what a Lease call cut off by its context leaves: the
+// leases of a call that ran go back where they were, and a call that had
+// not run yet never runs.
+func TestUnlease(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := t.Context()
+	f, err := Open(ctx, srv.URL(0), "unlease", Options{Options: frontier.Options{PerHostInFlight: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var reqs []frontier.Request
+	for i := range 3 {
+		reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://u.test/%d", i)})
+	}
+	if _, err := f.Add(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	stats := func(when string, want frontier.Stats) {
+		t.Helper()
+		if st, err := f.Stats(ctx); err != nil || st != want {
+			t.Errorf("%s: Stats = %+v, %v; want %+v", when, st, err, want)
+		}
+	}
+
+	// The call ran, its reply was lost.
+	ran := f.newArgs()
+	ran.out = append(ran.out, 2, time.Hour.Microseconds(), f.id)
+	if _, err := f.run(ctx, f.s.lease, ran.out); err != nil {
+		t.Fatal(err)
+	}
+	stats("after the lease", frontier.Stats{Queued: 1, Leased: 2, Hosts: 1, Seen: 3})
+	f.unlease(ctx, ran.out[:3])
+	stats("after the unlease", frontier.Stats{Queued: 3, Hosts: 1, Seen: 3})
+	// In place: the order is as before.
+	ls, err := f.Lease(ctx, 3)
+	if err != nil || len(ls) != 3 {
+		t.Fatalf("Lease = %v, %v; want 3 leases", ls, err)
+	}
+	for i, l := range ls {
+		if l.Request.URL != reqs[i].URL {
+			t.Errorf("lease %d is %s; want %s (handed back in place)", i, l.Request.URL, reqs[i].URL)
+		}
+	}
+	var outs []frontier.Outcome
+	for _, l := range ls[1:] {
+		outs = append(outs, frontier.Outcome{Lease: l, Status: frontier.Release})
+	}
+	if err := f.Complete(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+
+	// The call has not run: once unleased, it never does.
+	late := f.newArgs()
+	late.out = append(late.out, 2, time.Hour.Microseconds(), f.id)
+	f.unlease(ctx, late.out[:3])
+	v, err := f.run(ctx, f.s.lease, late.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arr, _ := v.([]any); len(arr) > 2 {
+		t.Errorf("a Lease call run after its unlease leased %v; want nothing", arr[2:])
+	}
+	stats("after the late call", frontier.Stats{Queued: 2, Leased: 1, Hosts: 1, Seen: 3})
+}

@@ -271,6 +271,9 @@ func (f *Frontier) leaseOnce(ctx context.Context, n int) ([]frontier.Lease, time
 	a.out = append(a.out, n, ttl.Microseconds(), f.id)
 	v, err := f.run(ctx, f.s.lease, a.out)
 	if err != nil {
+		if ctx.Err() != nil && !f.isClosed() {
+			f.unlease(ctx, a.out[:3])
+		}
 		return nil, 0, fmt.Errorf("redis: lease: %w", err)
 	}
 	arr, ok := v.([]any)
@@ -305,6 +308,19 @@ func (f *Frontier) leaseOnce(ctx context.Context, n int) ([]frontier.Lease, time
 		ls = append(ls, frontier.Lease{ID: uint64(id), Request: r, Expires: expires})
 	}
 	return ls, 0, nil
+}
+
+// unlease hands back the leases of a Lease call whose reply its context
+// cut off, had the call run (args are its prefix, cap and token), so that
+// they need not wait for their expiry; if it has not run, it never will.
+// It is one try, bounded in time: if it fails, the leases expire as
+// those of a dead worker do.
+func (f *Frontier) unlease(ctx context.Context, args []any) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if f.s.unlease.Run(ctx, f.client, f.keys, args...).Err() == nil {
+		f.notify()
+	}
 }
 
 // Complete implements frontier.Frontier: one script call for the batch,
