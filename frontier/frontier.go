@@ -56,8 +56,10 @@ func (r Request) Key() uint64 { return Fingerprint(r.URL) }
 // Host returns the politeness key of the request: the URL's host[:port].
 func (r Request) Host() string { return HostOf(r.URL) }
 
-// Lease is a request handed to a worker. The worker must Complete it before
-// Expires; after that the request goes back to its host's queue.
+// Lease is a request handed to a worker. The worker must Complete it (or
+// Renew it) before Expires; after that the request goes back to its host's
+// queue. Expires is as of the Lease call; Renew moves the lease's expiry,
+// not this field.
 type Lease struct {
 	// ID identifies the lease and fences late completions. IDs are unique
 	// within a frontier for its lifetime (across restarts for persistent
@@ -220,8 +222,8 @@ type Options struct {
 	// PerHostInFlight caps the leases outstanding on one host. Zero means 2;
 	// negative means no cap.
 	PerHostInFlight int
-	// LeaseTTL is how long a lease lasts before its request is handed out
-	// again. Zero means 5 minutes.
+	// LeaseTTL is how long a lease lasts, from Lease or the last Renew,
+	// before its request is handed out again. Zero means 5 minutes.
 	LeaseTTL time.Duration
 	// Strict makes the order global instead of per host: Lease hands out
 	// no request while one of lower priority is queued or leased anywhere.

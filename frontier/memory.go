@@ -38,8 +38,9 @@ func NewMemory(opts Options) *Memory {
 	return m
 }
 
-// coreConfig returns the scheduling core's configuration for a backend
-// with opts and lock mu; the backend adds its hooks.
+// coreConfig returns the configuration of the memory backend's scheduling
+// core: opts, and lock mu. Memory needs none of the core's hooks (the disk
+// backend's own version adds them, to log what the core changes).
 func coreConfig(mu *sync.Mutex, opts Options) sched.Config[Request, Lease] {
 	return sched.Config[Request, Lease]{
 		Mu:              mu,
