@@ -230,6 +230,9 @@ type Core[R, L any] struct {
 	// leasedPrios the leased ones alone.
 	prios, leasedPrios pq.Levels[uint64]
 
+	// taken is leaseLocked's scratch: the leases of the current step.
+	taken []*Lease[R]
+
 	closed  bool
 	waiters int
 	changed chan struct{} // closed and replaced when waiters may proceed
@@ -456,12 +459,14 @@ func (c *Core[R, L]) waitLocked(now time.Time) time.Duration {
 // it gives back what it had handed out and returns only the error.
 func (c *Core[R, L]) leaseLocked(now time.Time, maxN int) ([]L, error) {
 	var out []L
-	var taken []*Lease[R]
+	taken := c.taken[:0]
 	var held []*Host[R] // ready hosts that Strict holds back
 	defer func() {
 		for _, h := range held {
 			heap.Push(&c.ready, h)
 		}
+		clear(taken)
+		c.taken = taken[:0]
 	}()
 	stalled := c.stalled(now)
 	for len(out) < maxN && c.ready.Len() > 0 {
