@@ -137,19 +137,19 @@ func (n Normalizer) Resolve(base *url.URL, ref string) (string, error) {
 	if base == nil {
 		return "", fmt.Errorf("%w: nil base", ErrInvalid)
 	}
-	r, err := n.NewResolver(base.String())
+	b, err := n.newBase(base.String())
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: base %.100q", err, Redact(base.String()))
 	}
-	return r.Resolve(ref)
+	return n.resolveString(&b, ref)
 }
 
 // Resolver resolves references against one base URL, canonicalized once.
-// Build it with Normalizer.NewResolver; it refers to that Normalizer,
-// which must not change while the Resolver is in use. A Resolver is
-// read-only and safe for concurrent use.
+// Build it with Normalizer.NewResolver; it keeps a copy of the Normalizer
+// (whose slices must not change while the Resolver is in use). A Resolver
+// is read-only and safe for concurrent use.
 type Resolver struct {
-	n *Normalizer
+	n Normalizer
 	b base
 }
 
@@ -161,7 +161,7 @@ func (n *Normalizer) NewResolver(baseURL string) (Resolver, error) {
 	if err != nil {
 		return Resolver{}, fmt.Errorf("%w: base %.100q", err, Redact(baseURL))
 	}
-	return Resolver{n: n, b: b}, nil
+	return Resolver{n: *n, b: b}, nil
 }
 
 // Base returns the canonical base URL.
@@ -170,16 +170,22 @@ func (r *Resolver) Base() string { return r.b.s }
 // Resolve is Normalizer.Resolve against the Resolver's base. The result
 // is ref or Base itself, not a copy, when it equals one of them.
 func (r *Resolver) Resolve(ref string) (string, error) {
+	return r.n.resolveString(&r.b, ref)
+}
+
+// resolveString resolves ref against b, reusing ref or b.s when the result
+// equals one of them.
+func (n *Normalizer) resolveString(b *base, ref string) (string, error) {
 	var scratch [256]byte
-	buf, err := r.n.appendResolved(scratch[:0], &r.b, ref)
+	buf, err := n.appendResolved(scratch[:0], b, ref)
 	if err != nil {
 		return "", fmt.Errorf("%w: %.100q", err, Redact(ref))
 	}
 	switch string(buf) {
 	case ref:
 		return ref, nil
-	case r.b.s:
-		return r.b.s, nil
+	case b.s:
+		return b.s, nil
 	}
 	return string(buf), nil
 }

@@ -122,6 +122,11 @@ func TestCanonicalSortAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AppendResolve: %v allocs, want 0", allocs)
 	}
+	base := mustURL(t, "https://example.com/dir/page.html")
+	allocs = testing.AllocsPerRun(100, func() { _, _ = n.Resolve(base, "other.html?b=2&a=1") })
+	if allocs > 3 { // as many as before sorting: base.String, the result, one more
+		t.Errorf("Resolve: %v allocs, want at most 3", allocs)
+	}
 }
 
 func TestRedact(t *testing.T) {
