@@ -46,7 +46,7 @@ func printHelp(w io.Writer) {
 	g := newFlags(&o)
 	fmt.Fprint(w, helpHead)
 	for _, t := range g.titled() {
-		fmt.Fprintf(w, "\n%s:\n%s", t.title, t.fs.FlagUsagesWrapped(100))
+		fmt.Fprintf(w, "\n%s:\n%s", t.title, flagUsages(t.fs))
 	}
 	fmt.Fprint(w, helpTail)
 }
@@ -54,7 +54,64 @@ func printHelp(w io.Writer) {
 // printSubcommandHelp writes the help of a subcommand: its usage line and
 // its flags.
 func printSubcommandHelp(w io.Writer, usage string, fs *pflag.FlagSet) {
-	fmt.Fprintf(w, "Usage:\n  %s\n\nFlags:\n%s", usage, fs.FlagUsagesWrapped(100))
+	fmt.Fprintf(w, "Usage:\n  %s\n\nFlags:\n%s", usage, flagUsages(fs))
+}
+
+// helpWidth is the width --help wraps the flags' descriptions to.
+const helpWidth = 100
+
+// flagUsages lists fs's flags, one per line with its description wrapped
+// beside it: "  -o, --output file   write ...", the default after the
+// description unless it is the zero value (or a triBool's "auto", which
+// the description explains).
+func flagUsages(fs *pflag.FlagSet) string {
+	type entry struct{ names, usage string }
+	var entries []entry
+	width := 0
+	fs.VisitAll(func(f *pflag.Flag) {
+		names := "      --" + f.Name
+		if f.Shorthand != "" {
+			names = "  -" + f.Shorthand + ", --" + f.Name
+		}
+		varname, usage := pflag.UnquoteUsage(f)
+		if f.Value.Type() == "bool" {
+			varname = ""
+		}
+		if varname != "" {
+			names += " " + varname
+		}
+		switch f.DefValue {
+		case "", "0", "false", "[]", "auto", "0s":
+		default:
+			if f.Value.Type() == "string" {
+				usage += fmt.Sprintf(" (default %q)", f.DefValue)
+			} else {
+				usage += " (default " + f.DefValue + ")"
+			}
+		}
+		entries = append(entries, entry{names, usage})
+		width = max(width, len(names))
+	})
+	var b strings.Builder
+	for _, e := range entries {
+		line := fmt.Sprintf("%-*s   ", width, e.names)
+		indent := strings.Repeat(" ", len(line))
+		col := len(line)
+		b.WriteString(line)
+		for i, word := range strings.Fields(e.usage) {
+			if i > 0 && col+1+len(word) > helpWidth {
+				b.WriteString("\n" + indent)
+				col = len(indent)
+			} else if i > 0 {
+				b.WriteByte(' ')
+				col++
+			}
+			b.WriteString(word)
+			col += len(word)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // versionLine is what crawl version prints: the version, the commit the

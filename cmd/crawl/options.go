@@ -147,7 +147,7 @@ func newFlags(o *options) *flagGroups {
 	g.scope.IntVar(&o.MaxPagesPerHost, "max-pages-per-host", o.MaxPagesPerHost, "max URLs per host (0 = unlimited)")
 	g.scope.IntVar(&o.MaxLinks, "max-links", o.MaxLinks, "max links followed from one page (0 = unlimited)")
 	g.scope.IntVar(&o.MaxURLLength, "max-url-length", o.MaxURLLength, "drop URLs longer than this many bytes")
-	g.scope.VarPF(triBool{&o.DenyPrivate}, "deny-private", "", "refuse private, loopback and link-local addresses (default: on unless a seed is on one)").NoOptDefVal = "true"
+	g.scope.VarPF(triBool{&o.DenyPrivate}, "deny-private", "", "refuse private, loopback and link-local addresses (default: on, unless a seed is on one; --deny-private=false allows them)").NoOptDefVal = "true"
 	g.scope.StringVar(&o.Order, "order", o.Order, "scheduling order: bfs, dfs or best (shallow, short paths first)")
 
 	g.polite.IntVar(&o.Concurrency, "concurrency", o.Concurrency, fmt.Sprintf("number of fetch workers (at most %d)", crawler.MaxConcurrency))
@@ -399,8 +399,6 @@ func (o *options) validate() error {
 		return bad("--metrics-linger must not be negative (got %s)", o.MetricsLinger)
 	case o.MetricsLinger > 0 && o.MetricsAddr == "":
 		return bad("--metrics-linger needs --metrics-addr")
-	case o.MaxBody < 0:
-		return bad("--max-body must not be negative")
 	}
 	if o.MetricsAddr != "" {
 		if _, err := metricsListenAddr(o.MetricsAddr); err != nil {
