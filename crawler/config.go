@@ -162,8 +162,11 @@ type Config struct {
 	// Grace is how long in-flight requests may finish after Run's context
 	// ends. Zero means none: they are cut off at once. [--grace 10s]
 	Grace time.Duration
-	// Normalizer canonicalizes seeds (links are canonicalized by the
-	// Parser).
+	// Normalizer canonicalizes seeds, sitemap entries and redirect hops,
+	// which Include and Exclude see in that form; the default Parser
+	// canonicalizes links with it too. Its zero value sorts query
+	// parameters and drops tracking ones (urlnorm.TrackingParams).
+	// [--strip-param, --keep-param, --keep-query-order, --max-url-length]
 	Normalizer urlnorm.Normalizer
 	// MaxLinks caps the distinct links the default Parser takes from one
 	// page (and the assets it takes); a page with more is recorded with
