@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -12,6 +14,10 @@ import (
 // frontier that cannot be reached (Redis down) must not hold Ctrl-C up.
 const stopSlack = 5 * time.Second
 
+// flushTimeout bounds the flush of a quitting process: an output that
+// cannot be written (a pipe nobody reads) must not keep it alive.
+const flushTimeout = 2 * time.Second
+
 // interrupt is how the process ends on Ctrl-C (or SIGTERM). The first
 // signal ends run's context: the crawl stops leasing, lets requests in
 // flight finish for up to --grace and closes everything. The second
@@ -20,7 +26,8 @@ const stopSlack = 5 * time.Second
 // buffers (whole lines only). A nil *interrupt (run in tests) does
 // nothing.
 type interrupt struct {
-	exit func(code int) // os.Exit in main
+	exit   func(code int) // os.Exit in main
+	stderr io.Writer
 
 	mu    sync.Mutex
 	flush func() // writes out what the outputs buffer; set by run
@@ -51,8 +58,17 @@ func (s *interrupt) quitNow() {
 		return
 	}
 	s.mu.Lock() // held to the end: one quit, and no flush replaced during it
+	fmt.Fprintln(s.stderr, "crawl: quitting now: requests in flight are left to a later run")
 	if s.flush != nil {
-		s.flush()
+		flushed := make(chan struct{})
+		go func() {
+			defer close(flushed)
+			s.flush()
+		}()
+		select {
+		case <-flushed:
+		case <-time.After(flushTimeout):
+		}
 	}
 	s.exit(exitInterrupted)
 }

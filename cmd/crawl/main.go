@@ -44,7 +44,7 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancel(context.Background())
-	stop := &interrupt{exit: os.Exit}
+	stop := &interrupt{exit: os.Exit, stderr: os.Stderr}
 	go stop.watch(sigs, cancel)
 	err := runWith(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
