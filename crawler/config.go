@@ -123,19 +123,21 @@ type Config struct {
 	Rate float64
 	// Scheduler orders requests; nil means breadth first. Its HostDelay is
 	// used as is, so a custom scheduler should include the rate's delay.
+	// [--order bfs: breadth first]
 	Scheduler frontier.Scheduler
 	// UserAgent is sent with every request and matched against robots.txt
 	// groups by its product token. Empty means DefaultUserAgent.
 	// [--user-agent DefaultUserAgent]
 	UserAgent string
-	// IgnoreRobots skips robots.txt entirely. [off]
+	// IgnoreRobots skips robots.txt entirely. [--ignore-robots off]
 	IgnoreRobots bool
 	// Scope is ScopeHost, ScopeDomain or ScopeAny. Empty means ScopeHost.
 	// [--scope host]
 	Scope string
 	// Include, when not empty, keeps only URLs matching one of them.
+	// [--include, none]
 	Include []*regexp.Regexp
-	// Exclude drops URLs matching any of them.
+	// Exclude drops URLs matching any of them. [--exclude, none]
 	Exclude []*regexp.Regexp
 	// MaxDepth drops links deeper than this. Zero means unlimited.
 	// [--max-depth 0]
@@ -179,17 +181,19 @@ type Config struct {
 	// resolution for every connection, redirects and robots.txt included;
 	// such URLs are recorded with class "denied". False, the zero value,
 	// allows every address, as a crawl of loopback test servers needs.
+	// [--deny-private: on unless a seed is on a private address]
 	DenyPrivate bool
 	// Assets also fetches the in-scope assets each parsed page embeds
 	// (parse.Page.Assets: images, scripts, stylesheets, media, iframes),
 	// whatever MaxDepth says. Assets are recorded with Result.Asset set,
 	// are not parsed for links, and are counted in Summary.Assets, not in
-	// Done, Failed, MaxPages or MaxPagesPerHost.
+	// Done, Failed, MaxPages or MaxPagesPerHost. [--assets off]
 	Assets bool
 	// Sitemaps seeds the crawl with the URLs listed in the sitemaps of the
 	// seeds' hosts: those named by robots.txt Sitemap lines, and
 	// /sitemap.xml. Sitemap indexes and gzip-compressed sitemaps are
 	// followed, within SitemapLimits. The URLs are scoped like links.
+	// [--sitemaps off]
 	Sitemaps bool
 	// SitemapLimits caps what is read from sitemaps; zero fields take the
 	// defaults of package sitemap (50 MB and 50,000 URLs per file).
