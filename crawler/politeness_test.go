@@ -2,6 +2,7 @@ package crawler_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -37,15 +38,16 @@ func (s *inFlightServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.h.ServeHTTP(w, r)
 }
 
-// TestPerHostCapCoversEveryRequest crawls one host with two crawlers that
-// share a frontier capping the host at one request in flight, as the
-// processes of a fleet do, with sitemaps and robots.txt on: the server
-// must never see two requests at once, on the memory backend and on Redis.
-func TestPerHostCapCoversEveryRequest(t *testing.T) {
-	backends := []struct {
-		name string
-		open func(t *testing.T, opts frontier.Options) (a, b crawler.Frontier)
-	}{
+// capBackend opens two frontiers on one store, as two processes of a
+// fleet do.
+type capBackend struct {
+	name string
+	open func(t *testing.T, opts frontier.Options) (a, b crawler.Frontier)
+}
+
+// capBackends returns the memory and Redis backends.
+func capBackends() []capBackend {
+	return []capBackend{
 		{"memory", func(t *testing.T, opts frontier.Options) (crawler.Frontier, crawler.Frontier) {
 			f := frontier.NewMemory(opts)
 			t.Cleanup(func() { f.Close() })
@@ -64,7 +66,14 @@ func TestPerHostCapCoversEveryRequest(t *testing.T) {
 			return open("a"), open("b")
 		}},
 	}
-	for _, be := range backends {
+}
+
+// TestPerHostCapCoversEveryRequest crawls one host with two crawlers that
+// share a frontier capping the host at one request in flight, as the
+// processes of a fleet do, with sitemaps and robots.txt on: the server
+// must never see two requests at once, on the memory backend and on Redis.
+func TestPerHostCapCoversEveryRequest(t *testing.T) {
+	for _, be := range capBackends() {
 		t.Run(be.name, func(t *testing.T) {
 			shop := testsite.NewShop(testsite.ShopOptions{Products: 30, PerPage: 4, SitemapOnly: true})
 			s := &inFlightServer{h: shop}
@@ -97,6 +106,70 @@ func TestPerHostCapCoversEveryRequest(t *testing.T) {
 			}
 			if done, want := sums[0].Done+sums[1].Done, int64(len(shop.PagePaths())); done != want {
 				t.Errorf("%d pages done, the shop has %d", done, want)
+			}
+		})
+	}
+}
+
+// TestPerHostCapHoldsPastLeaseTime is TestPerHostCapCoversEveryRequest
+// with responses slower than the lease time, as on a loaded machine: a
+// lease that expired while its request was in flight would let the other
+// crawler send a second request to the host (and fetch the page twice).
+// The workers renew what they hold, so the cap holds.
+func TestPerHostCapHoldsPastLeaseTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for responses slower than a lease")
+	}
+	const leaseTTL = 600 * time.Millisecond
+	pages := map[string]string{
+		"/":  `<a href="/a">a</a> <a href="/b">b</a>`,
+		"/a": `<a href="/b">b</a>`,
+		"/b": `ok`,
+	}
+	for _, be := range capBackends() {
+		t.Run(be.name, func(t *testing.T) {
+			var fetches sync.Map // path -> *atomic.Int64
+			s := &inFlightServer{h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, _ := fetches.LoadOrStore(r.URL.Path, new(atomic.Int64))
+				n.(*atomic.Int64).Add(1)
+				body, ok := pages[r.URL.Path]
+				if !ok {
+					http.NotFound(w, r)
+					return
+				}
+				time.Sleep(leaseTTL * 3 / 2) // slower than a lease
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, "<html><body>"+body+"</body></html>")
+			})}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			fa, fb := be.open(t, frontier.Options{PerHostInFlight: 1, LeaseTTL: leaseTTL})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var wg sync.WaitGroup
+			for i, f := range []crawler.Frontier{fa, fb} {
+				c, err := crawler.New(crawler.Config{Concurrency: 2, PerHost: 1, Rate: -1, Frontier: f, IgnoreRobots: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Go(func() {
+					if _, err := c.Run(ctx, srv.URL+"/"); err != nil {
+						t.Errorf("crawler %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			if m := s.max.Load(); m != 1 {
+				t.Errorf("the host saw %d requests in flight at once; its cap is 1", m)
+			}
+			for p := range pages {
+				n := int64(0)
+				if v, ok := fetches.Load(p); ok {
+					n = v.(*atomic.Int64).Load()
+				}
+				if n != 1 {
+					t.Errorf("%s fetched %d times, want once", p, n)
+				}
 			}
 		})
 	}
