@@ -29,7 +29,7 @@ type renewer struct {
 	f Frontier
 
 	mu   sync.Mutex
-	held map[uint64]*heldLease
+	held map[uint64]heldLease
 	// changed is signalled (without blocking) when a lease is held, so
 	// that an idle renewer picks up its time.
 	changed chan struct{}
@@ -46,7 +46,7 @@ type heldLease struct {
 }
 
 func newRenewer(f Frontier) *renewer {
-	return &renewer{f: f, held: map[uint64]*heldLease{}, changed: make(chan struct{}, 1)}
+	return &renewer{f: f, held: map[uint64]heldLease{}, changed: make(chan struct{}, 1)}
 }
 
 // hold starts renewing ls, which a Lease call has just returned. Leases
@@ -64,7 +64,7 @@ func (r *renewer) hold(ls []frontier.Lease) {
 		if l.Expires.IsZero() || left <= 0 {
 			continue
 		}
-		r.held[l.ID] = &heldLease{lease: l, every: max(left/3, minRenewEvery), since: now}
+		r.held[l.ID] = heldLease{lease: l, every: max(left/3, minRenewEvery), since: now}
 	}
 	r.mu.Unlock()
 	select {
@@ -113,6 +113,7 @@ func (r *renewer) renewed(batch []frontier.Lease, start time.Time) {
 	for _, l := range batch {
 		if h, ok := r.held[l.ID]; ok {
 			h.since = start
+			r.held[l.ID] = h
 		}
 	}
 	r.mu.Unlock()

@@ -14,22 +14,22 @@ import (
 func TestRenewerDue(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	held := func(id uint64, since time.Time) *heldLease {
-		return &heldLease{lease: frontier.Lease{ID: id}, every: ttl / 3, since: since}
+	held := func(id uint64, since time.Time) heldLease {
+		return heldLease{lease: frontier.Lease{ID: id}, every: ttl / 3, since: since}
 	}
 	tests := []struct {
 		name     string
-		held     []*heldLease
+		held     []heldLease
 		at       time.Duration // after t0
 		want     []uint64
 		wantWait time.Duration
 	}{
 		{"none held", nil, 0, nil, -1},
-		{"not yet due", []*heldLease{held(1, t0)}, 40 * time.Millisecond, nil, 60 * time.Millisecond},
-		{"due", []*heldLease{held(1, t0)}, ttl / 3, []uint64{1}, 0},
-		{"overdue", []*heldLease{held(1, t0)}, ttl, []uint64{1}, 0},
-		{"the earliest decides", []*heldLease{held(1, t0.Add(30*time.Millisecond)), held(2, t0)}, 50 * time.Millisecond, nil, 50 * time.Millisecond},
-		{"those half due come along", []*heldLease{held(1, t0), held(2, t0.Add(40*time.Millisecond)), held(3, t0.Add(60*time.Millisecond))},
+		{"not yet due", []heldLease{held(1, t0)}, 40 * time.Millisecond, nil, 60 * time.Millisecond},
+		{"due", []heldLease{held(1, t0)}, ttl / 3, []uint64{1}, 0},
+		{"overdue", []heldLease{held(1, t0)}, ttl, []uint64{1}, 0},
+		{"the earliest decides", []heldLease{held(1, t0.Add(30*time.Millisecond)), held(2, t0)}, 50 * time.Millisecond, nil, 50 * time.Millisecond},
+		{"those half due come along", []heldLease{held(1, t0), held(2, t0.Add(40*time.Millisecond)), held(3, t0.Add(60*time.Millisecond))},
 			ttl / 3, []uint64{1, 2}, 0},
 	}
 	for _, tt := range tests {
