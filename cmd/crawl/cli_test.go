@@ -117,6 +117,8 @@ func TestActionableErrors(t *testing.T) {
 		{"misspelt flag", []string{"--max-pagse", "3", "http://127.0.0.1:1/"}, exitUsage, []string{"--max-pagse", "did you mean --max-pages?"}, ""},
 		{"host without scheme", []string{"www.example.com"}, exitUsage, []string{"did you mean https://www.example.com/?"}, "invalid"},
 		{"host and path without scheme", []string{"example.com/docs"}, exitUsage, []string{"did you mean https://example.com/docs?"}, ""},
+		{"localhost without scheme", []string{"localhost:8080"}, exitUsage, []string{"did you mean http://localhost:8080/?"}, ""},
+		{"address without scheme", []string{"127.0.0.1:8080/a"}, exitUsage, []string{"did you mean http://127.0.0.1:8080/a?"}, ""},
 		{"misspelt subcommand", []string{"stauts", "--state", dir}, exitUsage, []string{`did you mean "crawl status"?`}, ""},
 		{"a word", []string{"crawling"}, exitUsage, []string{`"crawling" is not a URL`, "http://"}, ""},
 		{"ftp", []string{"ftp://example.com/"}, exitUsage, []string{"only http:// and https://"}, ""},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -474,8 +475,13 @@ func checkSeed(s string, canonical func(string) (string, error)) error {
 		if cmd := closest(s, subcommands); cmd != "" {
 			return fmt.Errorf("seed %q is not a URL (did you mean \"crawl %s\"?)", s, cmd)
 		}
-		if host, _, _ := strings.Cut(s, "/"); strings.Contains(host, ".") && !strings.ContainsAny(s, " \t") {
+		host, _, _ := strings.Cut(s, "/")
+		name, _, _ := strings.Cut(host, ":")
+		if (strings.Contains(name, ".") || name == "localhost") && !strings.ContainsAny(s, " \t") {
 			guess := "https://" + s
+			if name == "localhost" || net.ParseIP(name) != nil {
+				guess = "http://" + s // a local or test server seldom has TLS
+			}
 			if !strings.Contains(s, "/") {
 				guess += "/"
 			}
