@@ -273,7 +273,7 @@ func isUnreachable(err error) bool {
 // checkHop re-checks a redirect target against scope and robots.txt.
 func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 	if !c.scope.allowsURL(u) {
-		return &hopError{class: ClassOutOfScope, detail: "redirect to " + u.String() + " is out of scope"}
+		return &hopError{class: ClassOutOfScope, detail: "redirect to " + urlnorm.Redact(u.String()) + " is out of scope"}
 	}
 	if c.cfg.Robots != nil {
 		d, err := c.cfg.Robots.Check(ctx, u)
@@ -285,7 +285,7 @@ func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
 			return &hopError{class: class, detail: "redirect target's robots.txt: " + err.Error()}
 		}
 		if !d.Allowed {
-			return &hopError{class: ClassRobots, detail: "robots.txt disallows redirect to " + u.String()}
+			return &hopError{class: ClassRobots, detail: "robots.txt disallows redirect to " + urlnorm.Redact(u.String())}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -44,9 +45,13 @@ func TestSeedCredentials(t *testing.T) {
 				http.NotFound(w, r)
 			case "/":
 				w.Header().Set("Content-Type", "text/html")
-				w.Write([]byte(`<a href="/private">mine</a> <a href="` + other.URL + `/linked">theirs</a> <a href="/away">away</a>`))
+				w.Write([]byte(`<a href="/private">mine</a> <a href="` + other.URL + `/linked">theirs</a> <a href="/away">away</a> <a href="/with-userinfo">x</a>`))
 			case "/away":
 				http.Redirect(w, r, other.URL+"/redirected", http.StatusFound)
+			case "/with-userinfo":
+				// Out of scope (another port, ScopeHost would refuse it; here
+				// --exclude does): the record's detail must not show it.
+				http.Redirect(w, r, "http://bob:hunter2@"+strings.TrimPrefix(other.URL, "http://")+"/excluded", http.StatusFound)
 			default:
 				w.Header().Set("Content-Type", "text/html")
 				w.Write([]byte(`<p>leaf</p>`))
@@ -62,6 +67,7 @@ func TestSeedCredentials(t *testing.T) {
 	c, err := crawler.New(crawler.Config{
 		Concurrency: 2, Rate: -1, Scope: crawler.ScopeAny, MaxDepth: 1,
 		Timeout: 5 * time.Second, Handler: output.NewJSONLines(&out),
+		Exclude: []*regexp.Regexp{regexp.MustCompile(`/excluded$`)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -90,10 +96,13 @@ func TestSeedCredentials(t *testing.T) {
 		}
 	}
 	mu.Unlock()
-	if sum.Failed != 0 || strings.Contains(out.String(), `"status":401`) {
+	if sum.Done < 4 || strings.Contains(out.String(), `"status":401`) {
 		t.Errorf("summary %+v; records:\n%s", sum, out.String())
 	}
-	if strings.Contains(out.String(), "s3cret") || strings.Contains(out.String(), "alice") {
+	if !strings.Contains(out.String(), `"error":"out_of_scope"`) {
+		t.Errorf("no out-of-scope redirect recorded:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "s3cret") || strings.Contains(out.String(), "alice") || strings.Contains(out.String(), "hunter2") {
 		t.Errorf("records show the credentials:\n%s", out.String())
 	}
 }
