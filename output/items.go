@@ -66,6 +66,10 @@ func (j *JSONItems) Items() int64 { return j.n.Load() }
 // Flush writes every buffered line.
 func (j *JSONItems) Flush() error { return j.lines.Flush() }
 
+// BorrowsPages implements crawler.Borrower: the items are written before
+// HandlePage returns, and nothing of the Page is kept.
+func (j *JSONItems) BorrowsPages() bool { return true }
+
 // CSVItems writes every item as one CSV row (RFC 4180) under a fixed
 // header: the columns given to NewCSVItems, such as
 // parse.Extractor.Columns. A field the header lacks is left out; a column
@@ -187,6 +191,10 @@ func (c *CSVItems) Items() int64 {
 }
 
 // Flush writes every buffered row.
+// BorrowsPages implements crawler.Borrower: the rows are written before
+// HandlePage returns, and nothing of the Page is kept.
+func (c *CSVItems) BorrowsPages() bool { return true }
+
 func (c *CSVItems) Flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -109,10 +109,13 @@ func (s *JSONLines) Flush() error {
 	return nil
 }
 
-// Guards: the record writer is a handler the crawler flushes and lends
-// its pages to.
+// Guards: the record writer is a handler the crawler flushes; it and the
+// other writers that keep nothing of a Page borrow the crawler's pages.
 var (
 	_ crawler.Handler  = (*JSONLines)(nil)
 	_ crawler.Flusher  = (*JSONLines)(nil)
 	_ crawler.Borrower = (*JSONLines)(nil)
+	_ crawler.Borrower = (*JSONItems)(nil)
+	_ crawler.Borrower = (*CSVItems)(nil)
+	_ crawler.Borrower = (*WARC)(nil)
 )

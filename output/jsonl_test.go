@@ -2,6 +2,8 @@ package output_test
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -43,5 +45,28 @@ func TestJSONLinesFlushEvery(t *testing.T) {
 				t.Errorf("after Flush the writer holds %d lines; want 3", got)
 			}
 		})
+	}
+}
+
+// TestWritersBorrowPages checks that a chain of the writers that keep
+// nothing of a Page lets the crawler recycle its pages, and that one
+// Handler that may keep them is enough to stop it.
+func TestWritersBorrowPages(t *testing.T) {
+	keeps := crawler.HandlerFunc(func(context.Context, *crawler.Page) error { return nil })
+	items := output.NewJSONItems(io.Discard)
+	tests := []struct {
+		name string
+		h    crawler.Handler
+		want bool
+	}{
+		{"records", output.NewJSONLines(io.Discard), true},
+		{"records and items", crawler.Handlers(items, output.NewJSONLines(io.Discard)), true},
+		{"and a handler of the caller's", crawler.Handlers(items, keeps), false},
+	}
+	for _, tt := range tests {
+		b, ok := tt.h.(crawler.Borrower)
+		if got := ok && b.BorrowsPages(); got != tt.want {
+			t.Errorf("%s: borrows pages = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

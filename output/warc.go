@@ -17,6 +17,7 @@ import (
 	"github.com/nlnwa/gowarc/v3"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/fetch"
 )
 
 // WARCOptions configures a WARC writer. The zero value is usable.
@@ -142,7 +143,7 @@ func (wr *WARC) HandlePage(_ context.Context, p *crawler.Page) error {
 	resp.AddWarcHeaderTime(gowarc.WarcDate, date)
 	resp.AddWarcHeader(gowarc.ContentType, "application/http;msgtype=response")
 	resp.AddWarcHeader(gowarc.WarcWarcinfoID, "<"+wr.infoID+">")
-	if res.Error == "too_large" {
+	if res.Error == fetch.ClassTooLarge {
 		resp.AddWarcHeader(gowarc.WarcTruncated, "length")
 	}
 	if _, err := resp.Write(responseBlock(res.Status, p.Header, p.Body)); err != nil {
@@ -174,6 +175,10 @@ func (wr *WARC) HandlePage(_ context.Context, p *crawler.Page) error {
 	}
 	return wr.write(respRec)
 }
+
+// BorrowsPages implements crawler.Borrower: the records are written
+// before HandlePage returns, and nothing of the Page is kept.
+func (wr *WARC) BorrowsPages() bool { return true }
 
 // Records returns the number of records written, warcinfo included.
 func (wr *WARC) Records() int64 {
