@@ -770,7 +770,9 @@ func TestHostileWholeSite(t *testing.T) {
 		PerHost:      2,
 		Rate:         -1,
 		Timeout:      1500 * time.Millisecond,
+		Retries:      2,
 		RetryBackoff: 50 * time.Millisecond,
+		MaxLinks:     1000, // the link farm's cap
 		// The site has about 1,050 pages besides its traps.
 		MaxPagesPerHost: 1500,
 		Normalizer:      urlnorm.Normalizer{StripParams: []string{"sid", "utm_*"}},
