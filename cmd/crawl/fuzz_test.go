@@ -41,3 +41,26 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzArgs feeds arbitrary words to parseArgs as URLs and flag values:
+// whatever they are, parsing ends in options, help, version or a one-line
+// usage error naming what to fix, never a panic.
+func FuzzArgs(f *testing.F) {
+	for _, s := range []string{"www.example.com", "statsu", "localhost:8080", "http://[::1", "--timeout", "5",
+		"-max-pages", "--max_pages", "-oq", "--", "ftp://x/", "https://example.com/a b", "-h"} {
+		f.Add(s, "http://127.0.0.1/")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if strings.Contains(a+b, "config") {
+			t.Skip("--config reads a file: FuzzConfig covers its contents")
+		}
+		_, err := parseArgs([]string{a, b})
+		switch {
+		case err == nil, errors.Is(err, errHelp), errors.Is(err, errVersion):
+		case !errors.Is(err, errUsage):
+			t.Fatalf("parseArgs(%q, %q): %v: want a usage error", a, b, err)
+		case strings.Contains(err.Error(), "\n"):
+			t.Fatalf("parseArgs(%q, %q): %q: want one line", a, b, err)
+		}
+	})
+}
