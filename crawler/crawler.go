@@ -314,6 +314,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		res.Error, res.Detail = fetch.ClassInvalidURL, err.Error()
 		return w.finish(ctx, out, &res, frontier.Failed)
 	}
+	if fw, ok := w.forwardIgnored(out, req); ok {
+		return fw
+	}
 	// The budget counts URLs, not attempts: a retry was counted on its first
 	// attempt, and must reach its record.
 	if !asset && req.Attempts == 0 && r.overHostBudget(u.Host) {
@@ -438,6 +441,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		res.Title = page.Title
 		res.Links = page.Found
 		res.LinksTruncated = page.Truncated
+		w.noteCanonical(&out, &res, req, resp, page)
 		out.Links = w.discover(req, page.Links)
 		if c.cfg.Assets {
 			out.Links = w.withAssets(req, out.Links, page.Assets)
@@ -445,6 +449,8 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		if r.handler != nil {
 			w.parsed = page
 		}
+	} else if !asset && resp.Status < 300 {
+		w.noteCanonical(&out, &res, req, resp, nil)
 	}
 	if asset && c.cfg.Assets {
 		out.Links = w.stylesheetAssets(req, resp) // a style sheet's url() and @import
@@ -465,6 +471,7 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 	}
 	out := w.linkScratch()
 	for _, link := range links {
+		link = w.r.ignored.Apply(link) // learned from rel=canonical
 		if !c.scope.allows(link) {
 			continue
 		}

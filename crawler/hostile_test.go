@@ -836,6 +836,12 @@ func TestHostileWholeSite(t *testing.T) {
 		retried[p] = w.attempts
 	}
 	retried["/redirect/loop-a"], retried["/redirect/loop-b"] = 6, 5 // one fetch, ten hops
+	// One path, several pages: at most two variants of item 7, and item 8.
+	if n := h.Count(onMain, "/canonical/item"); n > 3 {
+		t.Errorf("/canonical/item requested %d times, want at most 3", n)
+	} else {
+		retried["/canonical/item"] = n
+	}
 	for p, n := range h.Paths(onMain) {
 		if n > 1 && n != retried[p] {
 			t.Errorf("%s requested %d times", p, n)
