@@ -152,10 +152,11 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	m.SetFrontierStats(frontierStats(c))
-	defer context.AfterFunc(ctx, func() {
+	stopMessage := context.AfterFunc(ctx, func() {
 		fmt.Fprintf(logOut, "crawl: stopping: waiting up to %s for %d requests; Ctrl-C again to quit now\n",
 			o.Grace, c.Progress().InFlight)
-	})()
+	})
+	defer stopMessage()
 	log.Info("crawl starting", "seeds", redactAll(w.seeds), "concurrency", cfg.Concurrency, "per_host", cfg.PerHost, "rate", cfg.Rate)
 	if o.CPUProfile != "" {
 		stopProfile, err := startCPUProfile(o.CPUProfile)
@@ -170,6 +171,7 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 	}
 	stopProgress := startProgress(c, line, log, o.MaxPages)
 	sum, runErr := c.Run(ctx, w.seeds...)
+	stopMessage() // a Ctrl-C from here on ends at most the metrics' linger
 	stopProgress()
 	fmt.Fprintf(stderr, "crawl: %s, elapsed %s, %.1f pages/s\n",
 		w.tally, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
