@@ -169,7 +169,7 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 		runtime.MemProfileRate = memProfileRate
 		defer writeMemProfile(o.MemProfile, log)
 	}
-	stopProgress := startProgress(c, line, log, o.MaxPages)
+	stopProgress := startProgress(c, w.tally.progress, line, log, o.MaxPages)
 	sum, runErr := c.Run(ctx, w.seeds...)
 	stopMessage() // a Ctrl-C from here on ends at most the metrics' linger
 	stopProgress()

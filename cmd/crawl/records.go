@@ -133,6 +133,15 @@ func (t *tally) HandlePage(_ context.Context, p *crawler.Page) error {
 // BorrowsPages implements crawler.Borrower.
 func (t *tally) BorrowsPages() bool { return true }
 
+// progress returns the counts the progress line shows, as the summary
+// counts them: pages recorded without an error, and failures.
+func (t *tally) progress() (done, failed int64) {
+	n := t.failures()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.done, n
+}
+
 // failures is the number of records with an error, blocked ones aside.
 func (t *tally) failures() int64 {
 	t.mu.Lock()
