@@ -20,7 +20,7 @@ import (
 // the leases its workers hold, so no page is fetched or yielded twice.
 func TestPagesSlowerThanLeaseTime(t *testing.T) {
 	const (
-		ttl  = 300 * time.Millisecond
+		ttl  = 500 * time.Millisecond
 		hold = 2 * ttl
 	)
 	opts := frontier.Options{LeaseTTL: ttl, PerHostInFlight: -1}
@@ -53,7 +53,7 @@ func TestPagesSlowerThanLeaseTime(t *testing.T) {
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			site := testsite.New(testsite.Options{Pages: 5, LinksPerPage: 3, PageBytes: 256})
+			site := testsite.New(testsite.Options{Pages: 3, LinksPerPage: 3, PageBytes: 256})
 			srv := httptest.NewServer(site)
 			defer srv.Close()
 			c, err := crawler.New(crawler.Config{
@@ -67,15 +67,18 @@ func TestPagesSlowerThanLeaseTime(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				yielded[p.Result.URL]++
+				if yielded[p.Result.URL]++; yielded[p.Result.URL] > 1 {
+					// Without renewals every page held comes back: the
+					// crawl would never end.
+					t.Errorf("%s yielded twice", p.Result.URL)
+					break
+				}
 				// A slow consumer: both workers wait on it with a page each,
 				// for longer than a lease lasts.
 				time.Sleep(hold)
 			}
-			for u, n := range yielded {
-				if n > 1 {
-					t.Errorf("%s yielded %d times", u, n)
-				}
+			if t.Failed() {
+				return
 			}
 			if want := len(site.Reachable(0)); len(yielded) != want || site.Duplicates() != 0 {
 				t.Errorf("%d pages yielded of %d reachable, %d fetched twice; want each once", len(yielded), want, site.Duplicates())
