@@ -302,13 +302,21 @@ type policy struct {
 	pooled       bool  // body from the pool, for Response.Release
 }
 
+// ErrUseLastResponse can be returned by the check function of Fetch to
+// stop at a redirect without following it: Fetch then returns the
+// redirect itself (its status, its header with the Location, no body) as
+// the Response, with a nil error, as http.ErrUseLastResponse does for
+// http.Client.CheckRedirect. Check errors that wrap it count as it.
+var ErrUseLastResponse = errors.New("fetch: use last response")
+
 // Fetch GETs rawURL and reads its body. Fetch follows up to
 // Options.MaxRedirects redirects (301, 302, 303, 307, 308 with a Location);
 // before following one, it calls check, if non-nil, with a copy of the
-// target, under the fetch's deadline. If check returns an
-// error, the fetch stops with an *Error wrapping it, whose class is the
-// check error's own (from a Class() string method in its chain) or else
-// inferred as for any error.
+// target, under the fetch's deadline. If check returns an error matching
+// ErrUseLastResponse, Fetch returns the redirect as the Response. If it
+// returns another error, the fetch stops with an *Error wrapping it, whose
+// class is the check error's own (from a Class() string method in its
+// chain) or else inferred as for any error.
 //
 // The whole fetch, redirects and body included, is bounded by
 // Options.Timeout and by ctx.
@@ -386,6 +394,12 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 		if p.check != nil {
 			target := *next
 			if err := p.check(reqCtx, &target); err != nil {
+				if errors.Is(err, ErrUseLastResponse) {
+					// Its body was drained above, so as not to hold the
+					// connection while check ran.
+					resp.Body, resp.ContentLength = http.NoBody, 0
+					return c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes, p.pooled)
+				}
 				var ce classer
 				if errors.As(err, &ce) && ce.Class() != "" {
 					return nil, newError(rawURL, ce.Class(), err)
