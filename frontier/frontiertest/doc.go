@@ -23,6 +23,8 @@
 // frontiers it opens as long as each New starts empty. Timing checks use
 // real clocks and short durations (tens of milliseconds); they only assert
 // lower bounds and orders, never that something finished within a time.
+// The renewal case, whose renewals must come within a lease time, tries
+// again with a longer one when the test itself fell behind its schedule.
 // Every blocking call carries a context with a timeout, and Lease runs on a
 // goroutine of its own, so a broken backend fails instead of hanging.
 //
