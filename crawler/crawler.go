@@ -76,11 +76,7 @@ func New(cfg Config) (*Crawler, error) {
 
 // Progress is a live snapshot of a running crawl.
 type Progress struct {
-	// Done, Failed and Blocked count pages recorded so far as Summary
-	// counts them.
-	Done, Failed, Blocked int64
-	// InFlight counts the requests under way.
-	InFlight int64
+	Done, Failed, InFlight int64
 }
 
 // Progress returns the counters of the crawl under way (or the last one);
@@ -191,8 +187,8 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	close(d.done)
 	completer.Wait()
 	cancelFetch()
-	sum := r.summary()
-	sum.Elapsed = time.Since(start)
+	sum := Summary{Done: r.done.Load(), Failed: r.failed.Load(), Assets: r.assets.Load(),
+		SitemapURLs: r.sitemapURLs.Load(), Elapsed: time.Since(start)}
 	if d.err != nil {
 		return sum, d.err
 	}
@@ -241,6 +237,13 @@ type worker struct {
 	counted bool
 	// page is reused for every Page handed to a borrowing Handler.
 	page Page
+	// hop is checkHop bound to this worker, made once; fetchHost and
+	// redirectTo are its state for the fetch under way: the politeness
+	// key (frontier.HostOf) of the URL fetched, and the canonical target
+	// of the redirect to another host the fetch stopped at, if any.
+	hop        func(context.Context, *url.URL) error
+	fetchHost  string
+	redirectTo string
 }
 
 // fetcherGetter lets the robots.txt cache fetch with a Fetcher that has
@@ -274,10 +277,27 @@ func isUnreachable(err error) bool {
 	return errors.As(err, &fe)
 }
 
-// checkHop re-checks a redirect target against scope and robots.txt.
-func (c *Crawler) checkHop(ctx context.Context, u *url.URL) error {
-	if !c.scope.allowsURL(u) {
+// errOtherHost stops a fetch at a redirect to another host (see checkHop).
+var errOtherHost = fmt.Errorf("crawler: redirect to another host: %w", fetch.ErrUseLastResponse)
+
+// checkHop re-checks a redirect target against scope, canonicalized as
+// links are, then robots.txt. A hop to another host (another politeness
+// key, frontier.HostOf, than the URL fetched: http to https on default
+// ports keeps the key, another port does not) is not followed: the fetch
+// stops at the redirect, and process queues the target, kept in
+// w.redirectTo, as a request of its own, so that the other host gets it,
+// and its robots.txt, under a lease on that host, within its in-flight
+// cap and rate. Hops on the same host run under the host's own lease, and
+// are followed.
+func (w *worker) checkHop(ctx context.Context, u *url.URL) error {
+	c := w.c
+	canon, ok := c.scope.allowsURL(u)
+	if !ok {
 		return &hopError{class: ClassOutOfScope, detail: "redirect to " + urlnorm.Redact(u.String()) + " is out of scope"}
+	}
+	if frontier.HostOf(canon) != w.fetchHost {
+		w.redirectTo = canon
+		return errOtherHost
 	}
 	if c.cfg.Robots != nil {
 		d, err := c.cfg.Robots.Check(ctx, u)
@@ -372,7 +392,16 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	c.cfg.Observer.FetchStarted()
 	r.inFlight.Add(1)
 	res.FetchedAt = time.Now().UTC()
-	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkHop)
+	if w.hop == nil {
+		w.hop = w.checkHop
+	}
+	w.fetchHost, w.redirectTo = frontier.HostOf(req.URL), ""
+	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, w.hop)
+	if w.redirectTo != "" && errors.Is(err, fetch.ErrUseLastResponse) {
+		// A Fetcher that does not know ErrUseLastResponse stopped with
+		// the check's error: the redirect is recorded without its response.
+		err = nil
+	}
 	w.resp = resp // for the Handler
 	if r.handler == nil || r.borrows {
 		// Nothing outlives this call that refers to the body: the record
@@ -396,6 +425,14 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		res.DurationMS = time.Since(res.FetchedAt).Milliseconds()
 	}
 	c.cfg.Observer.FetchFinished(res.Status, class, res.Bytes, time.Since(res.FetchedAt))
+
+	if w.redirectTo != "" && err == nil && (resp == nil || resp.Status >= 300 && resp.Status < 400) {
+		// A redirect to another host: the target is queued as a link is,
+		// at this URL's depth (a redirect leads no deeper into the site).
+		res.RedirectTo = w.redirectTo
+		out.Links = w.follow(req, req.Depth, []string{w.redirectTo})
+		return w.finish(ctx, out, &res, frontier.Done)
+	}
 
 	switch {
 	case err != nil:
@@ -473,6 +510,15 @@ func (w *worker) discover(parent frontier.Request, links []string) []frontier.Re
 		}
 		return nil
 	}
+	return w.follow(parent, depth, links)
+}
+
+// follow turns canonical links (a page's, or the target of its redirect
+// to another host) into in-scope requests at depth, with parent as their
+// Parent, in the worker's link buffer: the parameters learned as ignored
+// are dropped first, and the frontier dedups what it is given.
+func (w *worker) follow(parent frontier.Request, depth int, links []string) []frontier.Request {
+	c := w.c
 	out := w.linkScratch()
 	for _, link := range links {
 		link = w.r.ignored.Apply(link) // learned from rel=canonical

@@ -140,8 +140,16 @@ func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result, 
 		}
 	}
 	out.Status = status
-	r.count(res)
-	w.counted = !res.Asset
+	switch {
+	case res.Asset:
+		r.assets.Add(1)
+	case status == frontier.Failed:
+		r.failed.Add(1)
+		w.counted = true
+	default:
+		r.done.Add(1)
+		w.counted = true
+	}
 	return out
 }
 

@@ -332,12 +332,18 @@ func TestHostileRedirectToOtherHost(t *testing.T) {
 			t.Errorf("other host was asked for %v", p)
 		}
 	})
+	// A redirect to another host in scope is not followed inline: the
+	// record carries the redirect, and the target is a request of its own,
+	// under the other host's lease, robots.txt and politeness.
 	t.Run("in scope, robots.txt disallows the target", func(t *testing.T) {
 		h, u := startHostile(t, testsite.HostileOptions{})
 		cfg := hostileConfig()
 		cfg.Scope = crawler.ScopeAny
 		res := crawlHostile(t, h, cfg, 10*time.Second, u.Main+"/redirect/other-private")
-		wantRecord(t, res.rec(t, u.Main+"/redirect/other-private"), crawler.ClassRobots, 0, 1)
+		wantRedirect(t, res.rec(t, u.Main+"/redirect/other-private"), u.Other+"/private/landing")
+		target := res.rec(t, u.Other+"/private/landing")
+		wantRecord(t, target, crawler.ClassRobots, 0, 1)
+		wantParent(t, target, u.Main+"/redirect/other-private", 0)
 		wantCount(t, h, onOther, "/robots.txt", 1)
 		wantNever(t, h)
 	})
@@ -353,12 +359,32 @@ func TestHostileRedirectToOtherHost(t *testing.T) {
 		cfg.Scope = crawler.ScopeAny
 		res := crawlHostile(t, h, cfg, 10*time.Second, u.Main+"/redirect/other")
 		r := res.rec(t, u.Main+"/redirect/other")
-		wantRecord(t, r, "", 200, 1)
-		if r.FinalURL != u.Other+"/t/landing" {
-			t.Errorf("final URL %q, want %q", r.FinalURL, u.Other+"/t/landing")
+		wantRedirect(t, r, u.Other+"/t/landing")
+		if r.FinalURL != u.Main+"/redirect/other" {
+			t.Errorf("final URL %q, want the redirect's own %q", r.FinalURL, u.Main+"/redirect/other")
 		}
+		target := res.rec(t, u.Other+"/t/landing")
+		wantRecord(t, target, "", 200, 1)
+		wantParent(t, target, u.Main+"/redirect/other", 0)
 		wantCount(t, h, onOther, "/t/landing", 1)
 	})
+}
+
+// wantRedirect checks the record of a redirect to another host: a 3xx
+// status, no error, and its target.
+func wantRedirect(t *testing.T, r crawler.Result, target string) {
+	t.Helper()
+	if r.Error != "" || r.Status < 300 || r.Status > 399 || r.RedirectTo != target {
+		t.Errorf("%s: error %q status %d redirect %q, want a 3xx redirect to %s (%s)", r.URL, r.Error, r.Status, r.RedirectTo, target, r.Detail)
+	}
+}
+
+// wantParent checks where a record's request came from.
+func wantParent(t *testing.T, r crawler.Result, parent string, depth int) {
+	t.Helper()
+	if r.Parent != parent || r.Depth != depth {
+		t.Errorf("%s: parent %q depth %d, want %q and %d", r.URL, r.Parent, r.Depth, parent, depth)
+	}
 }
 
 func TestHostileRedirectToNonHTTP(t *testing.T) {
@@ -706,10 +732,13 @@ func TestHostileCredentialsStayHome(t *testing.T) {
 	cfg.Robots = robots.New(robots.Options{Getter: client})
 	res := crawlHostile(t, h, cfg, 10*time.Second, u.Main+"/security/cookie")
 
+	// The redirect to the other host is a request of its own there, made
+	// without the home host's credentials.
 	r := res.rec(t, u.Main+"/security/redirect-other")
-	if r.Error != "" || r.FinalURL != u.Other+"/t/landing-security" {
-		t.Errorf("redirect record %+v: want it followed to the other host", r)
-	}
+	wantRedirect(t, r, u.Other+"/t/landing-security")
+	target := res.rec(t, u.Other+"/t/landing-security")
+	wantRecord(t, target, "", 200, 1)
+	wantParent(t, target, r.URL, r.Depth)
 	wantCount(t, h, onOther, "/t/landing-security", 1)
 	for _, q := range h.Requests() {
 		switch q.Host {
@@ -726,7 +755,7 @@ func TestHostileCredentialsStayHome(t *testing.T) {
 		}
 	}
 	if h.Count(onOther, "/robots.txt") != 1 {
-		t.Errorf("other host's robots.txt not checked before following the redirect")
+		t.Errorf("other host's robots.txt not checked before fetching the redirect's target")
 	}
 }
 

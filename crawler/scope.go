@@ -72,10 +72,10 @@ func (s *scope) allows(canonical string) bool {
 
 // allowsURL is allows for a parsed URL (a redirect hop), which need not be
 // canonical: it is canonicalized as links are first, and a URL that has no
-// canonical form is out of scope.
-func (s *scope) allowsURL(u *url.URL) bool {
+// canonical form is out of scope. It returns the canonical form as well.
+func (s *scope) allowsURL(u *url.URL) (canonical string, ok bool) {
 	canon, err := s.norm.Canonical(u.String())
-	return err == nil && s.allows(canon)
+	return canon, err == nil && s.allows(canon)
 }
 
 // domainOf returns the registrable domain (eTLD+1) of a host[:port], or
