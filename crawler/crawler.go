@@ -76,7 +76,11 @@ func New(cfg Config) (*Crawler, error) {
 
 // Progress is a live snapshot of a running crawl.
 type Progress struct {
-	Done, Failed, InFlight int64
+	// Done, Failed and Blocked count pages recorded so far as Summary
+	// counts them.
+	Done, Failed, Blocked int64
+	// InFlight counts the requests under way.
+	InFlight int64
 }
 
 // Progress returns the counters of the crawl under way (or the last one);
@@ -187,8 +191,8 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 	close(d.done)
 	completer.Wait()
 	cancelFetch()
-	sum := Summary{Done: r.done.Load(), Failed: r.failed.Load(), Assets: r.assets.Load(),
-		SitemapURLs: r.sitemapURLs.Load(), Elapsed: time.Since(start)}
+	sum := r.summary()
+	sum.Elapsed = time.Since(start)
 	if d.err != nil {
 		return sum, d.err
 	}

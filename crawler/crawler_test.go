@@ -136,7 +136,7 @@ func TestCrawlFetchesEveryPageOnce(t *testing.T) {
 	if blocked == 0 {
 		t.Error("no robots-blocked records: the site links to /private/ pages")
 	}
-	if sum.Done != int64(len(recs)) || sum.Failed != 0 {
+	if sum.Done != int64(pages) || sum.Blocked != int64(blocked) || sum.Failed != 0 {
 		t.Errorf("summary %+v, records %d", sum, len(recs))
 	}
 }

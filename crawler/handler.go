@@ -140,16 +140,8 @@ func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result, 
 		}
 	}
 	out.Status = status
-	switch {
-	case res.Asset:
-		r.assets.Add(1)
-	case status == frontier.Failed:
-		r.failed.Add(1)
-		w.counted = true
-	default:
-		r.done.Add(1)
-		w.counted = true
-	}
+	r.count(res)
+	w.counted = !res.Asset
 	return out
 }
 

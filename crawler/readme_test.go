@@ -33,7 +33,7 @@ func readmeRun(ctx context.Context, stdout, stderr io.Writer, seed string) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "done %d, failed %d\n", summary.Done, summary.Failed)
+	fmt.Fprintln(stderr, summary) // "done 7, failed 3 (http_4xx 2, timeout 1), blocked by robots.txt 1"
 	// README end
 	return nil
 }
@@ -115,13 +115,13 @@ func TestREADMERun(t *testing.T) {
 	if err := readmeRun(ctx, &stdout, &stderr, srv.URL+"/"); err != nil {
 		t.Fatal(err)
 	}
-	var done, failed int
-	if _, err := fmt.Sscanf(stderr.String(), "done %d, failed %d\n", &done, &failed); err != nil {
+	var done, failed, blocked int
+	if _, err := fmt.Sscanf(stderr.String(), "done %d, failed %d, blocked by robots.txt %d\n", &done, &failed, &blocked); err != nil {
 		t.Fatalf("stderr %q: %v", stderr.String(), err)
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
-	if len(lines) != done+failed || done < site.Unique() {
-		t.Fatalf("%d records written, summary done %d failed %d, site served %d pages", len(lines), done, failed, site.Unique())
+	if len(lines) != done+failed+blocked || done < site.Unique() {
+		t.Fatalf("%d records written, summary done %d failed %d blocked %d, site served %d pages", len(lines), done, failed, blocked, site.Unique())
 	}
 	for _, l := range lines {
 		var r crawler.Result
@@ -183,7 +183,7 @@ func TestRunFlushesHandler(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				n = sum.Done + sum.Failed
+				n = sum.Done + sum.Failed + sum.Blocked
 			}
 			if got := int64(strings.Count(out.String(), "\n")); got != n || n == 0 {
 				t.Errorf("%d lines written for %d records", got, n)

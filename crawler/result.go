@@ -1,6 +1,11 @@
 package crawler
 
 import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hivecrawl/crawl/fetch"
@@ -66,9 +71,18 @@ type Result struct {
 
 // Summary totals a crawl.
 type Summary struct {
-	Done    int64         // URLs that got a response
-	Failed  int64         // URLs recorded with an error and no response
-	Elapsed time.Duration // wall time of Run
+	// Done counts pages recorded without an error.
+	Done int64
+	// Failed counts pages recorded with an error (Result.Error), whatever
+	// it is (an HTTP 404 as well as a timeout), except robots.txt's
+	// refusals, counted in Blocked.
+	Failed int64
+	// FailedBy counts Failed by class (Result.Error); nil when none failed.
+	FailedBy map[string]int64
+	// Blocked counts pages robots.txt disallows (class ClassRobots).
+	Blocked int64
+	// Elapsed is the wall time of Run.
+	Elapsed time.Duration
 
 	// Assets counts asset URLs recorded (Config.Assets), whatever their
 	// outcome; they are not in Done or Failed.
@@ -78,10 +92,37 @@ type Summary struct {
 	SitemapURLs int64
 }
 
-// PagesPerSecond is (Done+Failed) per second of Elapsed.
+// PagesPerSecond is the pages recorded (Done+Failed+Blocked) per second
+// of Elapsed.
 func (s Summary) PagesPerSecond() float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
-	return float64(s.Done+s.Failed) / s.Elapsed.Seconds()
+	return float64(s.Done+s.Failed+s.Blocked) / s.Elapsed.Seconds()
+}
+
+// String gives the counts as the command line's summary prints them:
+// "done 7, failed 3 (http_4xx 2, timeout 1), blocked by robots.txt 1", the
+// classes by count then name, the last part only when some were blocked.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "done %d, failed %d", s.Done, s.Failed)
+	if len(s.FailedBy) > 0 {
+		classes := slices.Collect(maps.Keys(s.FailedBy))
+		slices.SortFunc(classes, func(a, c string) int {
+			return cmp.Or(cmp.Compare(s.FailedBy[c], s.FailedBy[a]), strings.Compare(a, c))
+		})
+		b.WriteString(" (")
+		for i, c := range classes {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %d", c, s.FailedBy[c])
+		}
+		b.WriteString(")")
+	}
+	if s.Blocked > 0 {
+		fmt.Fprintf(&b, ", blocked by robots.txt %d", s.Blocked)
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -19,10 +20,14 @@ type run struct {
 	borrows bool
 	budget  budget
 
-	done     atomic.Int64
-	failed   atomic.Int64
+	done     atomic.Int64 // pages recorded without an error
+	failed   atomic.Int64 // pages recorded with an error, blocked ones aside
+	blocked  atomic.Int64 // pages robots.txt disallows
 	assets   atomic.Int64 // asset URLs recorded (Config.Assets)
 	inFlight atomic.Int64
+
+	classMu  sync.Mutex
+	failedBy map[string]int64 // failed, by class
 
 	sitemapFiles atomic.Int64 // sitemap documents fetched
 	sitemapURLs  atomic.Int64 // page URLs sitemaps added to the frontier
@@ -39,7 +44,7 @@ type run struct {
 
 // newRun builds the state of a run whose records go to h.
 func (c *Crawler) newRun(h Handler) *run {
-	r := &run{c: c, handler: h, hostCount: make(map[string]int)}
+	r := &run{c: c, handler: h, hostCount: make(map[string]int), failedBy: make(map[string]int64)}
 	r.budget.max = int64(c.cfg.MaxPages)
 	if b, ok := h.(Borrower); ok {
 		r.borrows = b.BorrowsPages()
@@ -49,7 +54,37 @@ func (c *Crawler) newRun(h Handler) *run {
 
 // progress is the run's live snapshot.
 func (r *run) progress() Progress {
-	return Progress{Done: r.done.Load(), Failed: r.failed.Load(), InFlight: r.inFlight.Load()}
+	return Progress{Done: r.done.Load(), Failed: r.failed.Load(), Blocked: r.blocked.Load(), InFlight: r.inFlight.Load()}
+}
+
+// count counts a recorded URL by its record: an asset, a page without an
+// error, a page robots.txt disallows, or a failure of the record's class.
+func (r *run) count(res *Result) {
+	switch {
+	case res.Asset:
+		r.assets.Add(1)
+	case res.Error == "":
+		r.done.Add(1)
+	case res.Error == ClassRobots:
+		r.blocked.Add(1)
+	default:
+		r.classMu.Lock()
+		r.failedBy[res.Error]++
+		r.classMu.Unlock()
+		r.failed.Add(1)
+	}
+}
+
+// summary returns the run's counters as a Summary (Elapsed left zero).
+func (r *run) summary() Summary {
+	s := Summary{Done: r.done.Load(), Failed: r.failed.Load(), Blocked: r.blocked.Load(),
+		Assets: r.assets.Load(), SitemapURLs: r.sitemapURLs.Load()}
+	r.classMu.Lock()
+	defer r.classMu.Unlock()
+	if len(r.failedBy) > 0 {
+		s.FailedBy = maps.Clone(r.failedBy)
+	}
+	return s
 }
 
 // overHostBudget counts an attempt on host and reports whether it exceeds

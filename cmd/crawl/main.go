@@ -169,12 +169,12 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 		runtime.MemProfileRate = memProfileRate
 		defer writeMemProfile(o.MemProfile, log)
 	}
-	stopProgress := startProgress(c, w.tally.progress, line, log, o.MaxPages)
+	stopProgress := startProgress(c, line, log, o.MaxPages)
 	sum, runErr := c.Run(ctx, w.seeds...)
 	stopMessage() // a Ctrl-C from here on ends at most the metrics' linger
 	stopProgress()
 	fmt.Fprintf(stderr, "crawl: %s, elapsed %s, %.1f pages/s\n",
-		w.tally, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
+		sum, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
 	w.pipe.report(stderr, sum, &o.pipelineOptions)
 	if err := o.pipelineOptions.convertLinks(ctx, cfg.Normalizer, stderr); err != nil && runErr == nil {
 		runErr = err
@@ -185,7 +185,7 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 	if runErr != nil {
 		return runErr
 	}
-	if n := w.tally.failures(); o.FailOnError && n > 0 {
+	if n := sum.Failed; o.FailOnError && n > 0 {
 		return fmt.Errorf("%w: %d", errFailures, n)
 	}
 	return nil

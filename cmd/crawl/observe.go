@@ -94,22 +94,19 @@ func progressOutput(stderr io.Writer, quiet bool) (logOut io.Writer, line *progr
 // on line when there is one, else as a log line every progressLogInterval
 // (which --quiet's log level silences). The returned function stops the
 // reports and clears the line, so that what follows starts on a clean one.
-func startProgress(c *crawler.Crawler, counts func() (done, failed int64), line *progress.Line, log *slog.Logger, maxPages int) (stop func()) {
-	return startProgressEvery(c, counts, line, log, maxPages, progressTTYInterval, progressLogInterval)
+func startProgress(c *crawler.Crawler, line *progress.Line, log *slog.Logger, maxPages int) (stop func()) {
+	return startProgressEvery(c, line, log, maxPages, progressTTYInterval, progressLogInterval)
 }
 
 // startProgressEvery is startProgress with the report intervals given (on
 // a terminal, and in a log), so that tests need not wait.
-func startProgressEvery(c *crawler.Crawler, counts func() (done, failed int64), line *progress.Line, log *slog.Logger, maxPages int, ttyEvery, logEvery time.Duration) (stop func()) {
+func startProgressEvery(c *crawler.Crawler, line *progress.Line, log *slog.Logger, maxPages int, ttyEvery, logEvery time.Duration) (stop func()) {
 	if line == nil && !log.Enabled(context.Background(), slog.LevelInfo) {
 		return func() {}
 	}
 	src := func(ctx context.Context) progress.Snapshot {
 		p := c.Progress()
 		s := progress.Snapshot{Done: p.Done, Failed: p.Failed, InFlight: p.InFlight, Queued: -1}
-		if counts != nil {
-			s.Done, s.Failed = counts()
-		}
 		ctx, cancel := context.WithTimeout(ctx, statsTimeout)
 		defer cancel()
 		if st, err := c.FrontierStats(ctx); err == nil {

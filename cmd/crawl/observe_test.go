@@ -199,7 +199,7 @@ func TestProgressLogLine(t *testing.T) {
 		crawler.Config{Concurrency: 2, Rate: -1, MaxPages: 80})
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	stop := startProgressEvery(c, nil, nil, log, 80, time.Hour, 20*time.Millisecond)
+	stop := startProgressEvery(c, nil, log, 80, time.Hour, 20*time.Millisecond)
 	if _, err := c.Run(context.Background(), seed); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestProgressLogLine(t *testing.T) {
 	}
 	// Quiet (warnings only) means no progress at all.
 	var quiet bytes.Buffer
-	stop = startProgressEvery(c, nil, nil, slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelWarn})), 0, time.Hour, time.Millisecond)
+	stop = startProgressEvery(c, nil, slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelWarn})), 0, time.Hour, time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
 	stop()
 	if quiet.Len() != 0 {
@@ -306,7 +306,7 @@ func BenchmarkProgress(b *testing.B) {
 		if every := map[string]time.Duration{"progress": progressTTYInterval, "progress-1ms": time.Millisecond}[mode]; every > 0 {
 			m.SetFrontierStats(frontierStats(c))
 			line := progress.NewLine(io.Discard, 120)
-			stop = startProgressEvery(c, nil, line, slog.New(slog.NewTextHandler(line, nil)), pages, every, time.Hour)
+			stop = startProgressEvery(c, line, slog.New(slog.NewTextHandler(line, nil)), pages, every, time.Hour)
 		}
 		sum, err := c.Run(context.Background(), srv.URL+"/")
 		stop()

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +25,6 @@ var (
 	_ recordWriter     = (*output.JSONLines)(nil)
 	_ recordWriter     = (*urlLines)(nil)
 	_ crawler.Borrower = (*urlLines)(nil)
-	_ crawler.Borrower = (*tally)(nil)
 )
 
 // newRecordWriter returns the writer of --format to w. writeThrough makes
@@ -96,92 +93,6 @@ func (u *urlLines) Flush() error {
 		return fmt.Errorf("write URLs: %w", err)
 	}
 	return nil
-}
-
-// tally counts the records of a run for its summary and --fail-on-error:
-// every record with an error is a failure, counted by class, except those
-// robots.txt disallowed, which are counted as blocked. It is safe for
-// concurrent use.
-type tally struct {
-	mu      sync.Mutex
-	done    int64 // pages recorded without an error
-	assets  int64 // assets recorded without an error
-	blocked int64 // URLs robots.txt disallows
-	failed  map[string]int64
-}
-
-func newTally() *tally { return &tally{failed: map[string]int64{}} }
-
-// HandlePage implements crawler.Handler.
-func (t *tally) HandlePage(_ context.Context, p *crawler.Page) error {
-	r := p.Result
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	switch {
-	case r.Error == "" && r.Asset:
-		t.assets++
-	case r.Error == "":
-		t.done++
-	case r.Error == crawler.ClassRobots:
-		t.blocked++
-	default:
-		t.failed[r.Error]++
-	}
-	return nil
-}
-
-// BorrowsPages implements crawler.Borrower.
-func (t *tally) BorrowsPages() bool { return true }
-
-// progress returns the counts the progress line shows, as the summary
-// counts them: pages recorded without an error, and failures.
-func (t *tally) progress() (done, failed int64) {
-	n := t.failures()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.done, n
-}
-
-// failures is the number of records with an error, blocked ones aside.
-func (t *tally) failures() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var n int64
-	for _, c := range t.failed {
-		n += c
-	}
-	return n
-}
-
-// String is the summary's counts: "done 7, failed 3 (http_4xx 2,
-// timeout 1), blocked by robots.txt 1"; the last part only when some were.
-func (t *tally) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	type class struct {
-		name string
-		n    int64
-	}
-	var classes []class
-	var failed int64
-	for name, n := range t.failed {
-		classes = append(classes, class{name, n})
-		failed += n
-	}
-	slices.SortFunc(classes, func(a, b class) int { return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.name, b.name)) })
-	var b strings.Builder
-	fmt.Fprintf(&b, "done %d, failed %d", t.done, failed)
-	if len(classes) > 0 {
-		parts := make([]string, len(classes))
-		for i, c := range classes {
-			parts[i] = fmt.Sprintf("%s %d", c.name, c.n)
-		}
-		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
-	}
-	if t.blocked > 0 {
-		fmt.Fprintf(&b, ", blocked by robots.txt %d", t.blocked)
-	}
-	return b.String()
 }
 
 // thousands writes n with commas between groups of three digits.

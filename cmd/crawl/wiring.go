@@ -15,9 +15,8 @@ import (
 type wiring struct {
 	cfg   crawler.Config
 	seeds []string
-	// records writes the page records (-o, --format); tally counts them.
+	// records writes the page records (-o, --format).
 	records recordWriter
-	tally   *tally
 	pipe    *pipeline
 	// resuming says what a resumed --state crawl takes up again, and
 	// finished that the --state crawl has nothing left to do; both are
@@ -89,11 +88,10 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 		return w, err
 	}
 	w.closers = append(w.closers, w.pipe.close)
-	w.tally = newTally()
 	w.cfg.Extractor = w.pipe.extractor
 	// The page records are written last, once the other outputs have the
-	// page, and counted once written.
-	w.cfg.Handler = crawler.Handlers(append(w.pipe.handlers, w.records, w.tally)...)
+	// page; the crawler counts them for the summary.
+	w.cfg.Handler = crawler.Handlers(append(w.pipe.handlers, w.records)...)
 	return w, nil
 }
 
