@@ -30,7 +30,11 @@ type Frontier interface {
 }
 
 // Fetcher fetches one URL, calling check on every redirect hop before it
-// follows it. *fetch.Client implements it.
+// follows it. *fetch.Client implements it. check stops a fetch at a
+// redirect to another host with an error matching fetch.ErrUseLastResponse
+// (the crawler queues the target as a request of its own): the Fetcher
+// should then return the redirect as its Response, with a nil error; one
+// that returns the error records the redirect without its status.
 type Fetcher interface {
 	Fetch(ctx context.Context, rawURL string, check func(context.Context, *url.URL) error) (*fetch.Response, error)
 }

@@ -246,6 +246,7 @@ type worker struct {
 	// key (frontier.HostOf) of the URL fetched, and the canonical target
 	// of the redirect to another host the fetch stopped at, if any.
 	hop        func(context.Context, *url.URL) error
+	sitemapHop func(context.Context, *url.URL) error // checkSitemapHop, likewise
 	fetchHost  string
 	redirectTo string
 }

@@ -33,9 +33,13 @@
 // Politeness lives in the frontier: every request the engine makes to a
 // host is made under a lease on that host (robots.txt under the lease of
 // the page or sitemap that needs it), so it counts against the host's
-// in-flight cap and rate on every backend. The exception is a redirect to
-// another host, which is followed (and that host's robots.txt fetched)
-// under the lease of the URL that redirected.
+// in-flight cap and rate on every backend. Redirects too: a fetch follows
+// a redirect only on the host of the URL it fetches (its politeness key,
+// frontier.HostOf), under that host's lease. A redirect to another host
+// ends the fetch: the record keeps the 3xx and names the target
+// (Result.RedirectTo), and the target is queued as a link is, at the same
+// depth, to be fetched, and its robots.txt read, under a lease on its own
+// host (a sitemap's redirect likewise, as a sitemap request).
 //
 // Failure classes (Result.Error, metric labels) are one closed set, kept by
 // package fetch (fetch.Classes); the Class constants here name its members

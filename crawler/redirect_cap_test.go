@@ -178,3 +178,64 @@ func TestRedirectToOtherHostKeepsItsCap(t *testing.T) {
 		})
 	}
 }
+
+// TestSitemapRedirectToOtherHost: a sitemap that redirects to another
+// host is not followed inline either: the document there is a sitemap
+// request of its own, under that host's lease, so the pages it lists have
+// it, not the first host's sitemap, as their parent.
+func TestSitemapRedirectToOtherHost(t *testing.T) {
+	var mu sync.Mutex
+	fetchesB := map[string]int{}
+	var srvB *httptest.Server
+	srvB = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetchesB[r.URL.Path]++
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/sitemap.xml":
+			w.Header().Set("Content-Type", "application/xml")
+			fmt.Fprintf(w, `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>%s/p1</loc></url><url><loc>%s/p2</loc></url></urlset>`, srvB.URL, srvB.URL)
+		case "/p1", "/p2":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><body>ok</body></html>")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srvB.Close()
+	srvA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/sitemap.xml":
+			http.Redirect(w, r, srvB.URL+"/sitemap.xml", http.StatusMovedPermanently)
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><body>home</body></html>")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srvA.Close()
+	rec := &recorder{}
+	c, err := crawler.New(crawler.Config{Concurrency: 4, PerHost: 2, Rate: -1, Scope: crawler.ScopeAny, Sitemaps: true, Handler: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(t.Context(), srvA.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/p1", "/p2"} {
+		got, ok := rec.pages[srvB.URL+p]
+		if !ok {
+			t.Errorf("%s of the other host not crawled", p)
+			continue
+		}
+		if got.Result.Parent != srvB.URL+"/sitemap.xml" {
+			t.Errorf("%s: parent %q, want the other host's sitemap, fetched as its own request", p, got.Result.Parent)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := fetchesB["/sitemap.xml"]; n != 1 {
+		t.Errorf("the other host's sitemap fetched %d times, want 1", n)
+	}
+}

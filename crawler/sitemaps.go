@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -103,9 +104,16 @@ func (w *worker) processSitemap(ctx context.Context, l frontier.Lease) frontier.
 	c.cfg.Observer.FetchStarted()
 	r.inFlight.Add(1)
 	start := time.Now()
-	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, c.checkSitemapHop)
+	if w.sitemapHop == nil {
+		w.sitemapHop = w.checkSitemapHop
+	}
+	w.fetchHost, w.redirectTo = frontier.HostOf(req.URL), ""
+	resp, err := c.cfg.Fetcher.Fetch(ctx, req.URL, w.sitemapHop)
 	r.inFlight.Add(-1)
 	defer resp.Release()
+	if w.redirectTo != "" && errors.Is(err, fetch.ErrUseLastResponse) {
+		err = nil // a Fetcher that does not know ErrUseLastResponse
+	}
 	class := fetch.ClassOf(err)
 	status, n := 0, int64(0)
 	if resp != nil {
@@ -115,6 +123,11 @@ func (w *worker) processSitemap(ctx context.Context, l frontier.Lease) frontier.
 	switch {
 	case ctx.Err() != nil && resp == nil:
 		return c.cutOff(out)
+	case w.redirectTo != "" && err == nil && (resp == nil || status >= 300 && status < 400):
+		// A redirect to another host: the document there is a sitemap
+		// request of its own, fetched under that host's lease.
+		add.sitemap(ctx, w.redirectTo, req.Depth)
+		return add.done(ctx, out)
 	case resp == nil, err != nil && class != fetch.ClassTooLarge, status < 200 || status > 299:
 		return add.done(ctx, out)
 	}
@@ -216,12 +229,17 @@ func (a *sitemapAdder) done(ctx context.Context, out frontier.Outcome) frontier.
 	return out
 }
 
-// checkSitemapHop allows a sitemap URL, or a redirect hop while fetching
-// one, when it is http(s) and robots.txt allows it. Sitemap documents are
-// not held to the crawl's scope (robots.txt may name a sitemap on another
-// host); the URLs they list are.
-func (c *Crawler) checkSitemapHop(ctx context.Context, u *url.URL) error {
-	_, err := c.sitemapDecision(ctx, u)
+// checkSitemapHop allows a redirect hop while fetching a sitemap when it
+// is http(s) and robots.txt allows it. Sitemap documents are not held to
+// the crawl's scope (robots.txt may name a sitemap on another host); the
+// URLs they list are. As for pages (see worker.checkHop), a hop to another
+// host is not followed: processSitemap queues its target.
+func (w *worker) checkSitemapHop(ctx context.Context, u *url.URL) error {
+	if canon, err := w.c.cfg.Normalizer.Canonical(u.String()); err == nil && frontier.HostOf(canon) != w.fetchHost {
+		w.redirectTo = canon
+		return errOtherHost
+	}
+	_, err := w.c.sitemapDecision(ctx, u)
 	return err
 }
 
