@@ -46,6 +46,8 @@
 // the engine reports.
 //
 // Package crawler imports frontier, fetch, parse, robots, sitemap and
-// urlnorm; it never imports metrics, output or configs, which meet it in
-// cmd/crawl or in a user's program.
+// urlnorm of this module, and no other: never output, metrics or progress,
+// which meet it in cmd/crawl or in a user's program, nor a frontier
+// backend (disk, redis), which its caller chooses and passes in as a
+// Frontier.
 package crawler

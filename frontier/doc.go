@@ -20,6 +20,7 @@
 // and the blocking Lease loop); each writes only its storage. The Redis
 // backend keeps the same rules in Lua.
 //
-// Package frontier imports no other package of this module but its own
-// internal packages.
+// Package frontier imports frontier/internal/sched and no other package of
+// this module. Its backends (disk, redis) and the frontiertest suite import
+// it, never the reverse, and none of them imports the engine (crawler).
 package frontier

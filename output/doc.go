@@ -8,6 +8,7 @@
 // writes whole lines or records only, and leaves the file it was given to
 // its caller: flush or close the writer, then close the file.
 //
-// Package output imports crawler and parse; neither imports it. It has no
-// package-level mutable state.
+// Package output imports crawler, fetch (the failure class of a response
+// cut at the body cap, for WARC) and parse of this module, and no other;
+// none of them imports it. It has no package-level mutable state.
 package output

@@ -1,6 +1,3 @@
-// Command crawl crawls websites from the command line: crawl [flags] URL...
-// It writes one JSON line per URL attempted to stdout (or -o FILE) and logs
-// to stderr. crawl --help lists the flags; README.md tells more.
 package main
 
 import (

@@ -2,6 +2,8 @@
 // scheduling state: a heap of elements that track their own index (so an
 // element can be fixed or removed in place) and the timed wait of a
 // blocked Lease call.
+//
+// Package pq imports no other package of this module.
 package pq
 
 import (

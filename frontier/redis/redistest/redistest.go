@@ -5,6 +5,9 @@
 // When redis-server is not installed, Start skips the test with a message
 // saying so, except in CI (the environment variable CI is "true"), where
 // it fails it: there a missing server is a broken setup, not a choice.
+//
+// Package redistest imports no other package of this module; only tests
+// import it.
 package redistest
 
 import (
