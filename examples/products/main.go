@@ -9,6 +9,9 @@
 // With no URL it starts the project's test shop on a loopback port and
 // crawls that, so it runs offline. The crawl streams through
 // Crawler.Pages: a slow writer slows the crawl down instead of buffering.
+//
+// It imports crawler, output, parse and testsite of this module, as a
+// user's program would (testsite only for the shop it serves offline).
 package main
 
 import (
