@@ -378,7 +378,8 @@ func (c Config) HostDelay() time.Duration {
 	if c.Rate <= 0 {
 		return 0
 	}
-	return time.Duration(float64(time.Second) / c.Rate)
+	// Rounded up: leases exactly this far apart never exceed the rate.
+	return time.Duration(math.Ceil(float64(time.Second) / c.Rate))
 }
 
 // FrontierOptions returns the frontier.Options a backend should be opened

@@ -92,6 +92,21 @@ func TestDefaultConfig(t *testing.T) {
 	}
 }
 
+// TestHostDelayNeverExceedsRate checks that the delay is rounded up: r+1
+// leases exactly HostDelay apart span at least a second, so a host never
+// gets more than Rate requests in any second.
+func TestHostDelayNeverExceedsRate(t *testing.T) {
+	for _, rate := range []float64{3, 7, 0.3, 1000, 999_999} {
+		d := crawler.Config{Rate: rate}.HostDelay()
+		if n := int64(rate); n >= 1 && time.Duration(n)*d < time.Second {
+			t.Errorf("Rate %g: HostDelay %v lets %d requests start within %v", rate, d, n+1, time.Duration(n)*d)
+		}
+		if float64(time.Second)/float64(d) > rate {
+			t.Errorf("Rate %g: HostDelay %v is %g requests/s", rate, d, float64(time.Second)/float64(d))
+		}
+	}
+}
+
 func TestFrontierOptions(t *testing.T) {
 	d := crawler.DefaultConfig()
 	o := d.FrontierOptions()
