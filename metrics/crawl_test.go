@@ -180,9 +180,10 @@ func TestCrawlCounters(t *testing.T) {
 		t.Errorf("wait %v s, bytes %v: want both positive", got["crawl_frontier_wait_seconds_total"], got["crawl_downloaded_bytes_total"])
 	}
 	// The summary counts URLs, the metrics fetches: one URL each for the
-	// timeout, the cut body and the body over the cap failed for good.
-	if sum.Failed != 3 {
-		t.Errorf("summary: %d failed URLs, want 3", sum.Failed)
+	// timeout, the cut body and the body over the cap failed for good, and
+	// the records of the 404 and the 500 carry their error too.
+	if sum.Failed != 5 || sum.FailedBy["http_4xx"] != 1 || sum.FailedBy["http_5xx"] != 1 {
+		t.Errorf("summary: %d failed URLs (%v), want 5 (1 http_4xx, 1 http_5xx)", sum.Failed, sum.FailedBy)
 	}
 }
 
