@@ -341,7 +341,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	u, err := url.Parse(req.URL)
 	if err != nil {
 		res.Error, res.Detail = fetch.ClassInvalidURL, err.Error()
-		return w.finish(ctx, out, &res, frontier.Failed)
+		return w.finish(ctx, out, &res)
 	}
 	if fw, ok := w.forwardIgnored(out, req); ok {
 		return fw
@@ -362,7 +362,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			// DenyPrivate refused the host's address: it will not change by
 			// waiting, so this is final.
 			res.Error, res.Detail = fetch.ClassDenied, err.Error()
-			return w.finish(ctx, out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res)
 		case isUnreachable(err):
 			// No answer for robots.txt (DNS, connect, TLS, timeout): the
 			// host failed, and the URL fails as its fetch would have, with
@@ -373,7 +373,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 				c.cfg.Observer.Retried(class)
 				return c.retry(out, req.Attempts, 0)
 			}
-			return w.finish(ctx, out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res)
 		case errors.Is(err, robots.ErrUnavailable):
 			if req.Attempts < c.cfg.Retries {
 				c.cfg.Observer.Retried(ClassRobotsUnavailable)
@@ -382,14 +382,14 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 				return out
 			}
 			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
-			return w.finish(ctx, out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res)
 		case err != nil:
 			res.Error, res.Detail = ClassRobotsUnavailable, err.Error()
-			return w.finish(ctx, out, &res, frontier.Failed)
+			return w.finish(ctx, out, &res)
 		case !d.Allowed:
 			c.cfg.Observer.RobotsBlocked()
 			res.Error, res.Detail = ClassRobots, "disallowed by robots.txt"
-			return w.finish(ctx, out, &res, frontier.Done)
+			return w.finish(ctx, out, &res)
 		}
 		out.HostDelay = d.CrawlDelay
 	}
@@ -436,7 +436,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		// at this URL's depth (a redirect leads no deeper into the site).
 		res.RedirectTo = w.redirectTo
 		out.Links = w.follow(req, req.Depth, []string{w.redirectTo})
-		return w.finish(ctx, out, &res, frontier.Done)
+		return w.finish(ctx, out, &res)
 	}
 
 	switch {
@@ -447,9 +447,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			return c.retry(out, req.Attempts, 0)
 		}
 		if resp != nil && class != fetch.ClassTooLarge {
-			return w.finish(ctx, out, &res, frontier.Done)
+			return w.finish(ctx, out, &res)
 		}
-		return w.finish(ctx, out, &res, frontier.Failed)
+		return w.finish(ctx, out, &res)
 	case resp.Status == 429 || resp.Status >= 500:
 		if req.Attempts < c.cfg.Retries {
 			if resp.Status == 429 {
@@ -468,10 +468,10 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 			// The URL is given up, but the host asked for time: it gets it.
 			out.RetryAt = time.Now().Add(resp.RetryAfter)
 		}
-		return w.finish(ctx, out, &res, frontier.Done)
+		return w.finish(ctx, out, &res)
 	case resp.Status >= 400:
 		res.Error, res.Detail = ClassHTTP4xx, fmt.Sprintf("HTTP %d", resp.Status)
-		return w.finish(ctx, out, &res, frontier.Done)
+		return w.finish(ctx, out, &res)
 	}
 
 	if !asset && resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body) {
@@ -482,7 +482,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
 		if err != nil {
 			res.Error, res.Detail = ClassParse, err.Error()
-			return w.finish(ctx, out, &res, frontier.Done)
+			return w.finish(ctx, out, &res)
 		}
 		res.Title = page.Title
 		res.Links = page.Found
@@ -501,7 +501,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	if asset && c.cfg.Assets {
 		out.Links = w.stylesheetAssets(req, resp) // a style sheet's url() and @import
 	}
-	return w.finish(ctx, out, &res, frontier.Done)
+	return w.finish(ctx, out, &res)
 }
 
 // discover turns a page's links into in-scope requests one level deeper,

@@ -128,10 +128,13 @@ type Page struct {
 
 // finish hands the URL's record, with what was fetched and the items
 // extracted, to the run's Handler, then counts it and sets the outcome's
-// final status. Without a Handler it allocates nothing. A Handler error
-// stops the crawl: the URL goes back to the frontier unrecorded and
-// uncounted, to be recorded by a later run.
-func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result, status frontier.Status) frontier.Outcome {
+// final status from the record, as the Summary counts it: Failed for a
+// record with an error, robots.txt's refusals aside, Done for the others;
+// so the frontier's counters (crawl status) and the Summary agree. Without
+// a Handler it allocates nothing. A Handler error stops the crawl: the URL
+// goes back to the frontier unrecorded and uncounted, to be recorded by a
+// later run.
+func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result) frontier.Outcome {
 	c, r := w.c, w.r
 	if r.handler != nil {
 		if err := r.handler.HandlePage(ctx, w.newPage(res)); err != nil {
@@ -139,7 +142,10 @@ func (w *worker) finish(ctx context.Context, out frontier.Outcome, res *Result, 
 			return c.cutOff(out)
 		}
 	}
-	out.Status = status
+	out.Status = frontier.Done
+	if res.Error != "" && res.Error != ClassRobots {
+		out.Status = frontier.Failed
+	}
 	r.count(res)
 	w.counted = !res.Asset
 	return out

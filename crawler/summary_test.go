@@ -57,6 +57,15 @@ func TestSummaryCountsRecordsByError(t *testing.T) {
 	if p := c.Progress(); p.Done != sum.Done || p.Failed != sum.Failed || p.Blocked != sum.Blocked {
 		t.Errorf("Progress %+v disagrees with the summary %+v", p, sum)
 	}
+	// The frontier's counters (what crawl status shows) agree: a record
+	// with an error is a failure there too.
+	st, err := c.FrontierStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Done != sum.Done+sum.Blocked || st.Failed != sum.Failed {
+		t.Errorf("frontier done %d, failed %d; want %d, %d", st.Done, st.Failed, sum.Done+sum.Blocked, sum.Failed)
+	}
 	const want = "done 2, failed 3 (http_4xx 2, http_5xx 1), blocked by robots.txt 1"
 	if got := sum.String(); got != want {
 		t.Errorf("String() = %q, want %q", got, want)
