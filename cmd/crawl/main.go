@@ -150,8 +150,9 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 	}
 	m.SetFrontierStats(frontierStats(c))
 	stopMessage := context.AfterFunc(ctx, func() {
-		fmt.Fprintf(logOut, "crawl: stopping: waiting up to %s for %d requests; Ctrl-C again to quit now\n",
-			o.Grace, c.Progress().InFlight)
+		n := c.Progress().InFlight
+		fmt.Fprintf(logOut, "crawl: stopping: waiting up to %s for %d %s; Ctrl-C again to quit now\n",
+			o.Grace, n, plural(n, "request", "requests"))
 	})
 	defer stopMessage()
 	log.Info("crawl starting", "seeds", redactAll(w.seeds), "concurrency", cfg.Concurrency, "per_host", cfg.PerHost, "rate", cfg.Rate)
@@ -257,4 +258,12 @@ func status(ctx context.Context, args []string, stdout io.Writer) error {
 func printStats(w io.Writer, st frontier.Stats) {
 	fmt.Fprintf(w, "queued  %d\nleased  %d\ndone    %d\nfailed  %d\nhosts   %d\nseen    %d\n",
 		st.Queued, st.Leased, st.Done, st.Failed, st.Hosts, st.Seen)
+}
+
+// plural returns one when n is 1, else many.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
