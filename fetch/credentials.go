@@ -12,10 +12,41 @@ import (
 
 // credentials holds user names and passwords by origin
 // ("scheme://host:port", as originKey writes it), for HTTP Basic
-// authentication. It is safe for concurrent use.
+// authentication, and the origins the credential headers of
+// Options.Header may go to. It is safe for concurrent use.
 type credentials struct {
 	mu sync.RWMutex
 	m  map[string]*url.Userinfo
+	// headerOrigins holds the origins of Options.HeaderOrigins and
+	// AddHeaderOrigin; empty means every origin unless limitHeaders.
+	headerOrigins map[string]bool
+	limitHeaders  bool // set once, by New
+}
+
+// addHeaderOrigin lets the credential headers go to origin.
+func (cr *credentials) addHeaderOrigin(origin string) error {
+	k, err := originKey(origin)
+	if err != nil {
+		return fmt.Errorf("fetch: header origin: %w", err)
+	}
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if cr.headerOrigins == nil {
+		cr.headerOrigins = make(map[string]bool)
+	}
+	cr.headerOrigins[k] = true
+	return nil
+}
+
+// headersAllowed reports whether a fetch that starts at u may send the
+// credential headers of Options.Header.
+func (cr *credentials) headersAllowed(u *url.URL) bool {
+	cr.mu.RLock()
+	defer cr.mu.RUnlock()
+	if len(cr.headerOrigins) == 0 {
+		return !cr.limitHeaders
+	}
+	return cr.headerOrigins[u.Scheme+"://"+net.JoinHostPort(strings.ToLower(u.Hostname()), portOf(u))]
 }
 
 // add records user for origin, replacing what was there.
@@ -55,6 +86,16 @@ func (cr *credentials) lookup(u *url.URL) *url.Userinfo {
 // to call while fetches are under way.
 func (c *Client) AddCredentials(origin string, user *url.Userinfo) error {
 	return c.creds.add(origin, user)
+}
+
+// AddHeaderOrigin lets the credential headers of Options.Header
+// (Authorization, Cookie, those of Options.SecretHeaders...) go to origin
+// ("https://example.com", "http://127.0.0.1:8080": scheme, host and port
+// count, a path is ignored), as Options.HeaderOrigins does; once any
+// origin is listed, fetches that start elsewhere do not send them. It is
+// safe to call while fetches are under way.
+func (c *Client) AddHeaderOrigin(origin string) error {
+	return c.creds.addHeaderOrigin(origin)
 }
 
 // setCredentials adds the Authorization header of req's origin to req,

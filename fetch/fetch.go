@@ -75,17 +75,33 @@ type Options struct {
 	// to the same origin (scheme, host, port; an upgrade from http to https
 	// on default ports counts as the same origin). Once a hop leaves that
 	// origin, Authorization, Proxy-Authorization, Cookie and Cookie2 are no
-	// longer sent, for the rest of the fetch. User-Agent and
-	// Accept-Encoding here are ignored; Accept replaces the default.
+	// longer sent, for the rest of the fetch; nor are the headers named
+	// by SecretHeaders. User-Agent and Accept-Encoding here are ignored;
+	// Accept replaces the default. A header whose values are all empty
+	// (or that has none) is not sent: that is how the default Accept is
+	// removed. Nil means no extra header.
 	Header http.Header
+	// SecretHeaders names more headers of Header that carry credentials
+	// (an API key header, say), scoped like Authorization: by
+	// HeaderOrigins and never past a redirect to another origin. Case does
+	// not matter. Nil means only the standard ones.
+	SecretHeaders []string
 	// HeaderOrigins, when not empty, further limits the credential headers
 	// of Header to fetches whose first URL is on one of these origins, such
 	// as "https://example.com" or "http://127.0.0.1:8080" (scheme, host and
 	// port count; a path is ignored). Set it whenever a Client with
 	// credentials may be asked for other hosts, by a link or by the
 	// robots.txt of a redirect's target: otherwise the first request of
-	// every fetch carries them, whatever its host. Empty means no limit.
+	// every fetch carries them, whatever its host.
+	// Client.AddHeaderOrigin adds more later. Empty means no limit, unless
+	// LimitHeaderOrigins is set.
 	HeaderOrigins []string
+	// LimitHeaderOrigins makes an empty HeaderOrigins mean no origin
+	// rather than every one: the credential headers of Header go nowhere
+	// until AddHeaderOrigin names an origin. A crawler that learns its
+	// seeds after building the Client sets it. False keeps the rule of
+	// HeaderOrigins.
+	LimitHeaderOrigins bool
 	// Credentials maps origins ("https://example.com",
 	// "http://127.0.0.1:8080": scheme, host and port count, a path is
 	// ignored) to a user name and password, sent as HTTP Basic
@@ -123,6 +139,16 @@ func (o Options) Validate() error {
 	for _, s := range o.HeaderOrigins {
 		if _, err := originKey(s); err != nil {
 			return fmt.Errorf("fetch: HeaderOrigins: %w", err)
+		}
+	}
+	for k := range o.Header {
+		if !ValidHeaderName(k) {
+			return fmt.Errorf("fetch: Header: %q is not a valid header name", k)
+		}
+	}
+	for _, k := range o.SecretHeaders {
+		if !ValidHeaderName(k) {
+			return fmt.Errorf("fetch: SecretHeaders: %q is not a valid header name", k)
 		}
 	}
 	var cr credentials
@@ -171,9 +197,16 @@ func (o Options) withDefaults() Options {
 	if o.MaxConnsPerHost <= 0 {
 		o.MaxConnsPerHost = defaultMaxConnsPerHost
 	}
-	o.Header = o.Header.Clone()
-	o.Header.Del("User-Agent")
-	o.Header.Del("Accept-Encoding")
+	// Keys are made canonical, so that a Header written as a literal
+	// map matches the names it is checked against.
+	h := make(http.Header, len(o.Header))
+	for k, vv := range o.Header {
+		k = http.CanonicalHeaderKey(k)
+		h[k] = append(h[k], vv...)
+	}
+	h.Del("User-Agent")
+	h.Del("Accept-Encoding")
+	o.Header = h
 	return o
 }
 
@@ -230,16 +263,16 @@ func (r *Response) Release() {
 // meant to be shared by all workers of a crawl: it owns the connection pool.
 type Client struct {
 	opts Options
-	// credOrigins holds the originKey of each Options.HeaderOrigins entry;
-	// nil means no limit.
-	credOrigins map[string]bool
-	tr          *http.Transport
-	hc          *http.Client
+	// secret holds the canonical names of Options.SecretHeaders.
+	secret map[string]bool
+	tr     *http.Transport
+	hc     *http.Client
 	// bufs holds body buffers (*[]byte, empty, capacity at most
 	// maxPooledBuffer) for reuse: scratch for bodies of unknown length, and
 	// the bodies that Response.Release hands back.
 	bufs sync.Pool
-	// creds holds Options.Credentials and those AddCredentials added.
+	// creds holds Options.Credentials and those AddCredentials added, and
+	// the origins of Options.HeaderOrigins and AddHeaderOrigin.
 	creds credentials
 }
 
@@ -278,13 +311,15 @@ func New(opts Options) *Client {
 	for origin, user := range opts.Credentials {
 		_ = c.creds.add(origin, user) // Validate reports the bad ones
 	}
+	c.creds.limitHeaders = opts.LimitHeaderOrigins
 	for _, s := range opts.HeaderOrigins {
-		if c.credOrigins == nil {
-			c.credOrigins = make(map[string]bool)
+		_ = c.creds.addHeaderOrigin(s) // Validate reports the bad ones
+	}
+	for _, name := range opts.SecretHeaders {
+		if c.secret == nil {
+			c.secret = make(map[string]bool)
 		}
-		if k, err := originKey(s); err == nil { // Validate reports the others
-			c.credOrigins[k] = true
-		}
+		c.secret[http.CanonicalHeaderKey(name)] = true
 	}
 	return c
 }
@@ -368,11 +403,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 
 	origin := u
 	sendCreds := true
-	headerCreds := c.credOrigins == nil
-	if !headerCreds {
-		k, err := originKey(u.String())
-		headerCreds = err == nil && c.credOrigins[k]
-	}
+	headerCreds := c.creds.headersAllowed(u)
 	for hops := 0; ; hops++ {
 		resp, err := c.do(reqCtx, u, sendCreds, sendCreds && headerCreds)
 		if err != nil {
@@ -421,7 +452,11 @@ func (c *Client) do(ctx context.Context, u *url.URL, sendCreds, headerCreds bool
 	}
 	req.Header.Set("Accept", acceptHeader)
 	for k, vv := range c.opts.Header {
-		if !headerCreds && isCredential(k) {
+		if !headerCreds && c.isCredential(k) {
+			continue
+		}
+		if allEmpty(vv) {
+			req.Header.Del(k) // a header given empty removes the default
 			continue
 		}
 		req.Header[k] = vv
@@ -577,14 +612,43 @@ func redirectTarget(from *url.URL, loc string) (*url.URL, error) {
 	return next, nil
 }
 
-// isCredential reports whether a header carries credentials that must not
-// leave the origin they were given for.
-func isCredential(key string) bool {
-	switch http.CanonicalHeaderKey(key) {
+// isCredential reports whether a header, by its canonical name, carries
+// credentials that must not leave the origin they were given for: a
+// standard one or one of Options.SecretHeaders.
+func (c *Client) isCredential(key string) bool {
+	switch key {
 	case "Authorization", "Proxy-Authorization", "Cookie", "Cookie2":
 		return true
 	}
-	return false
+	return c.secret[key]
+}
+
+// ValidHeaderName reports whether name is a valid HTTP header field name:
+// one or more token characters (RFC 9110, section 5.1).
+func ValidHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// allEmpty reports whether a header's values are all empty strings.
+func allEmpty(vv []string) bool {
+	for _, v := range vv {
+		if v != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // sameCredentialScope reports whether credentials meant for from may be
