@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"regexp"
 	"time"
@@ -187,6 +188,32 @@ type Config struct {
 	// allows every address, as a crawl of loopback test servers needs.
 	// [--deny-private: on unless a seed is on a private address]
 	DenyPrivate bool
+	// Header holds extra request headers the default Fetcher sends (see
+	// fetch.Options.Header); a header with an empty value removes the
+	// default one (Accept). The credential-bearing ones (Authorization,
+	// Proxy-Authorization, Cookie, Cookie2 and those named by
+	// SecretHeaders) go only to the seeds' origins and to AuthHosts: never
+	// past a redirect to another origin, never to another host's
+	// robots.txt. The others go to every host. Nil means none.
+	// [-H/--header, --cookie, none]
+	Header http.Header
+	// SecretHeaders names more headers of Header that carry credentials,
+	// scoped like Authorization. Nil means only the standard ones.
+	// [--secret-header, none]
+	SecretHeaders []string
+	// AuthHosts are where, besides the seeds' origins, the credential
+	// headers of Header and BasicAuth go: a host ("example.com": its
+	// default ports, http and https), a host and port ("127.0.0.1:8080":
+	// http and https on that port) or an origin ("https://example.com").
+	// Nil means the seeds' origins only. [--auth-host, none]
+	AuthHosts []string
+	// BasicAuth is sent as HTTP Basic authentication to the seeds' origins
+	// and AuthHosts, on every request there (robots.txt and redirect hops
+	// that land there included) that has no Authorization of its own; a
+	// seed's own user info wins for its origin. It needs a Fetcher that
+	// can scope credentials, as *fetch.Client does. Nil means none.
+	// [--auth, --auth-file, none]
+	BasicAuth *url.Userinfo
 	// Assets also fetches the in-scope assets each parsed page embeds
 	// (parse.Page.Assets: images, scripts, stylesheets, media, iframes),
 	// whatever MaxDepth says. Assets are recorded with Result.Asset set,
@@ -328,6 +355,24 @@ func (c *Config) Validate() error {
 	}
 	if err := c.SitemapLimits.Validate(); err != nil {
 		return bad("sitemap-limits", "%v", err)
+	}
+	for k := range c.Header {
+		if !fetch.ValidHeaderName(k) {
+			return bad("header", "%q is not a valid header name", k)
+		}
+	}
+	for _, k := range c.SecretHeaders {
+		if !fetch.ValidHeaderName(k) {
+			return bad("secret-header", "%q is not a valid header name", k)
+		}
+	}
+	for _, h := range c.AuthHosts {
+		if _, err := authOrigins(h); err != nil {
+			return bad("auth-host", "%v", err)
+		}
+	}
+	if c.BasicAuth != nil && c.BasicAuth.Username() == "" {
+		return bad("auth", "has no user name")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,6 +57,12 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		{crawler.Config{MaxBodyBytes: -1}, "max-body"},
 		{crawler.Config{MaxLinks: -1}, "max-links"},
 		{crawler.Config{Scope: "planet"}, "scope"},
+		{crawler.Config{Header: http.Header{"No Space": {"x"}}}, "header"},
+		{crawler.Config{SecretHeaders: []string{"a:b"}}, "secret-header"},
+		{crawler.Config{AuthHosts: []string{"ftp://example.com"}}, "auth-host"},
+		{crawler.Config{AuthHosts: []string{"example.com/path"}}, "auth-host"},
+		{crawler.Config{AuthHosts: []string{"example.com:port"}}, "auth-host"},
+		{crawler.Config{BasicAuth: url.UserPassword("", "pw")}, "auth"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()

@@ -42,14 +42,30 @@ func New(cfg Config) (*Crawler, error) {
 		cfg.Frontier = frontier.NewMemory(cfg.FrontierOptions())
 	}
 	if cfg.Fetcher == nil {
-		client := fetch.New(fetch.Options{
+		opts := fetch.Options{
 			UserAgent:       cfg.UserAgent,
 			Timeout:         cfg.Timeout,
 			MaxBodyBytes:    cfg.MaxBodyBytes,
 			MaxConnsPerHost: cfg.PerHost,
 			DenyPrivate:     cfg.DenyPrivate,
-		})
-		cfg.Fetcher = client
+		}
+		if cfg.Header != nil || cfg.BasicAuth != nil {
+			opts.Header, opts.SecretHeaders = cfg.Header, cfg.SecretHeaders
+			// The seeds' origins are added by Run, AuthHosts' here; until
+			// then credential headers go nowhere.
+			opts.LimitHeaderOrigins = true
+			for _, h := range cfg.AuthHosts {
+				origins, _ := authOrigins(h) // Validate reports the bad ones
+				opts.HeaderOrigins = append(opts.HeaderOrigins, origins...)
+			}
+			if cfg.BasicAuth != nil {
+				opts.Credentials = make(map[string]*url.Userinfo, len(opts.HeaderOrigins))
+				for _, o := range opts.HeaderOrigins {
+					opts.Credentials[o] = cfg.BasicAuth
+				}
+			}
+		}
+		cfg.Fetcher = fetch.New(opts)
 	}
 	if cfg.Robots == nil && !cfg.IgnoreRobots {
 		// robots.txt is fetched with the crawl's Fetcher, whichever it is.
@@ -139,6 +155,9 @@ func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds
 		canon, err := c.cfg.Normalizer.Canonical(s)
 		if err != nil {
 			return Summary{}, fmt.Errorf("crawler: seed %q: %w", urlnorm.Redact(s), err)
+		}
+		if err := c.seedAuth(canon); err != nil {
+			return Summary{}, err
 		}
 		if err := c.seedCredentials(s, canon); err != nil {
 			return Summary{}, err
