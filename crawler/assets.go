@@ -1,9 +1,7 @@
 package crawler
 
 import (
-	"mime"
 	"net/url"
-	"strings"
 
 	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/frontier"
@@ -49,15 +47,6 @@ func (w *worker) withAssets(parent frontier.Request, links []frontier.Request, a
 	return w.keepLinks(links)
 }
 
-// isStylesheet reports whether a response's Content-Type is text/css.
-func isStylesheet(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(contentType)), ";")
-	}
-	return mt == "text/css"
-}
-
 // stylesheetAssets returns the in-scope url() and @import references of a
 // style sheet fetched as the asset req, canonical and each once (at most
 // MaxLinks of them), as asset requests one level further. With MaxDepth
@@ -66,7 +55,7 @@ func isStylesheet(contentType string) bool {
 // style sheet that is not text/css, or failed, contributes nothing.
 func (w *worker) stylesheetAssets(req frontier.Request, resp *fetch.Response) []frontier.Request {
 	c := w.c
-	if !isAsset(req) || resp == nil || resp.Status < 200 || resp.Status > 299 || !isStylesheet(resp.ContentType) {
+	if !isAsset(req) || resp == nil || resp.Status < 200 || resp.Status > 299 || !parse.IsCSS(resp.ContentType) {
 		return nil
 	}
 	if c.cfg.MaxDepth > 0 && -req.Depth >= c.cfg.MaxDepth+1+maxStylesheetNesting {
@@ -78,25 +67,11 @@ func (w *worker) stylesheetAssets(req frontier.Request, resp *fetch.Response) []
 			return nil
 		}
 	}
-	limit := c.cfg.MaxLinks
-	if limit == 0 {
-		limit = parse.DefaultMaxLinks
+	// The Parser reads a style sheet for its references (parse.HTML
+	// does: canonical, each once, at most MaxLinks of them).
+	page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
+	if err != nil || page == nil {
+		return nil
 	}
-	var assets []string
-	seen := make(map[string]bool)
-	for _, ref := range parse.ScanCSS(string(resp.Body)) {
-		if ref.URL == "" {
-			continue
-		}
-		abs, err := c.cfg.Normalizer.Resolve(base, ref.URL)
-		if err != nil || seen[abs] {
-			continue
-		}
-		if limit > 0 && len(assets) >= limit {
-			break
-		}
-		seen[abs] = true
-		assets = append(assets, abs)
-	}
-	return w.withAssets(req, nil, assets)
+	return w.withAssets(req, nil, page.Assets)
 }

@@ -1,6 +1,8 @@
 package parse
 
 import (
+	"mime"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -302,4 +304,44 @@ func cssUnhex(c byte) rune {
 		return rune(c - '0')
 	}
 	return rune(c|0x20-'a') + 10
+}
+
+// IsCSS reports whether contentType names a style sheet (text/css).
+func IsCSS(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(contentType)), ";")
+	}
+	return mt == "text/css"
+}
+
+// parseCSS is Parse for a style sheet: its url() and @import references,
+// resolved against pageURL and canonical, each once, at most MaxLinks of
+// them, as the Page's Assets.
+func (h HTML) parseCSS(pageURL *url.URL, body []byte) (*Page, error) {
+	base, err := h.Normalizer.NewResolver(pageURL.String())
+	if err != nil {
+		return nil, err
+	}
+	limit := h.MaxLinks
+	if limit == 0 {
+		limit = DefaultMaxLinks
+	}
+	p := &Page{URL: pageURL}
+	seen := make(map[string]bool)
+	for _, ref := range ScanCSS(string(body)) {
+		if ref.URL == "" {
+			continue
+		}
+		abs, err := base.Resolve(ref.URL)
+		if err != nil || seen[abs] {
+			continue
+		}
+		if limit > 0 && len(p.Assets) >= limit {
+			break
+		}
+		seen[abs] = true
+		p.Assets = append(p.Assets, abs)
+	}
+	return p, nil
 }

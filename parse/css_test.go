@@ -1,7 +1,9 @@
 package parse
 
 import (
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,4 +108,33 @@ func FuzzScanCSS(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseStylesheet checks that Parse reads a style sheet for its
+// references: resolved against the sheet's URL, canonical, each once, at
+// most MaxLinks of them, and nothing else of a page.
+func TestParseStylesheet(t *testing.T) {
+	base, _ := url.Parse("https://example.com/static/site.css?v=2")
+	css := []byte(`@import "print.css"; body { background: url( "../img/bg.png#x" ) }
+		.a { background: url(/img/bg.png) } .b { background: url(data:image/png;base64,AAAA) }
+		.c { background: url(https://Example.com:443/img/c.png) }`)
+	tests := []struct {
+		name     string
+		maxLinks int
+		want     []string
+	}{
+		{"all", 0, []string{"https://example.com/static/print.css", "https://example.com/img/bg.png", "https://example.com/img/c.png"}},
+		{"capped", 2, []string{"https://example.com/static/print.css", "https://example.com/img/bg.png"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := HTML{MaxLinks: tt.maxLinks}.Parse(base, "text/css; charset=utf-8", css)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(p.Assets, tt.want) || len(p.Links) != 0 || p.Doc != nil {
+				t.Errorf("assets %q, links %q; want assets %q and no links", p.Assets, p.Links, tt.want)
+			}
+		})
+	}
 }

@@ -105,9 +105,15 @@ func (h HTML) Validate() error {
 //
 // Malformed HTML is not an error: the HTML5 parsing algorithm recovers from
 // anything. Parse fails only for an unusable pageURL or a decoding failure.
+//
+// A style sheet (contentType text/css) is read for its url() and @import
+// references instead: the Page has only URL and Assets.
 func (h HTML) Parse(pageURL *url.URL, contentType string, body []byte) (*Page, error) {
 	if pageURL == nil {
 		return nil, fmt.Errorf("%w: nil page url", urlnorm.ErrInvalid)
+	}
+	if IsCSS(contentType) {
+		return h.parseCSS(pageURL, body)
 	}
 	n := &h.Normalizer
 	pageBase, err := n.NewResolver(pageURL.String())
