@@ -78,6 +78,7 @@ type options struct {
 	Version         bool          `yaml:"-"`
 
 	pipelineOptions `yaml:",inline"` // rules and outputs: pipeline.go
+	requestOptions  `yaml:",inline"` // headers and credentials: request.go
 	fleetOptions    `yaml:",inline"` // a crawl shared in Redis: fleet.go
 }
 
@@ -105,8 +106,8 @@ func defaultOptions() options {
 // flagGroups are the flags by topic, as --help shows them. A flag is
 // defined in its group; all holds every flag, for parsing.
 type flagGroups struct {
-	all                                          *pflag.FlagSet
-	input, scope, polite, output, fleet, metrics *pflag.FlagSet
+	all                                                   *pflag.FlagSet
+	input, scope, polite, request, output, fleet, metrics *pflag.FlagSet
 }
 
 // titled lists the groups in --help's order.
@@ -119,7 +120,7 @@ func (g *flagGroups) titled() []struct {
 		fs    *pflag.FlagSet
 	}{
 		{"Input", g.input}, {"Scope", g.scope}, {"Politeness and limits", g.polite},
-		{"Output", g.output}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
+		{"Headers and authentication", g.request}, {"Output", g.output}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
 	}
 }
 
@@ -131,7 +132,7 @@ func newFlags(o *options) *flagGroups {
 		return fs
 	}
 	g := &flagGroups{all: set("crawl"), input: set("input"), scope: set("scope"), polite: set("politeness"),
-		output: set("output"), fleet: set("fleet"), metrics: set("metrics")}
+		request: set("request"), output: set("output"), fleet: set("fleet"), metrics: set("metrics")}
 
 	g.input.BoolVarP(&o.Help, "help", "h", false, "print this help and exit")
 	g.input.BoolVarP(&o.Version, "version", "V", false, "print the version and exit")
@@ -174,6 +175,7 @@ func newFlags(o *options) *flagGroups {
 	g.metrics.DurationVar(&o.MetricsLinger, "metrics-linger", o.MetricsLinger, "keep serving /metrics this long after the crawl ends")
 
 	o.pipelineOptions.addFlags(g)
+	o.requestOptions.addFlags(g)
 	o.fleetOptions.addFlags(g)
 	for _, t := range g.titled() {
 		g.all.AddFlagSet(t.fs)
@@ -210,7 +212,10 @@ func parseArgs(args []string) (options, error) {
 	if fs.NArg() > 0 {
 		o.Seeds = fs.Args()
 	}
-	return o, o.validate()
+	// validate fills o's parsed fields (headers, credentials): it runs
+	// before o is returned.
+	err := o.validate()
+	return o, err
 }
 
 // longFlags returns args with the long flags written with one dash
@@ -423,6 +428,9 @@ func (o *options) validate() error {
 			}
 		}
 	}
+	if err := o.validateRequest(); err != nil {
+		return err
+	}
 	cfg := o.crawlerConfig()
 	if err := cfg.Validate(); err != nil {
 		var ce *crawler.ConfigError
@@ -518,6 +526,7 @@ func (o *options) crawlerConfig() crawler.Config {
 	cfg.Normalizer = o.normalizer()
 	cfg.Assets, cfg.Sitemaps = o.Assets, o.Sitemaps
 	cfg.Scheduler = scheduler(o.Order, cfg.HostDelay())
+	o.requestOptions.apply(&cfg)
 	for _, re := range o.Include {
 		if r, err := regexp.Compile(re); err == nil { // validate reports the others
 			cfg.Include = append(cfg.Include, r)

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/fetch"
+)
+
+// requestOptions shape the requests: extra headers and credentials, and
+// the hosts the credentials may go to.
+type requestOptions struct {
+	Headers       []string `yaml:"header"`
+	SecretHeaders []string `yaml:"secret-header"`
+	AuthHosts     []string `yaml:"auth-host"`
+	Auth          string   `yaml:"auth"`
+	AuthFile      string   `yaml:"auth-file"`
+
+	// header and basicAuth are Headers and Auth (or AuthFile's line)
+	// parsed, by validateRequest.
+	header    http.Header
+	basicAuth *url.Userinfo
+}
+
+func (o *requestOptions) addFlags(g *flagGroups) {
+	g.request.FuncP("header", "H", "send this `\"Name: value\"` header with every request (repeatable; \"Name:\" removes a default one); Authorization, Cookie and --secret-header ones go to the seeds' hosts and --auth-host only", appendTo(&o.Headers))
+	g.request.Func("secret-header", "treat header `name` as a credential, like Authorization (repeatable)", appendTo(&o.SecretHeaders))
+	g.request.Func("auth-host", "also send credentials to `host` (host, host:port or https://host; repeatable)", appendTo(&o.AuthHosts))
+	g.request.StringVar(&o.Auth, "auth", o.Auth, "HTTP Basic auth `user:password` for the seeds' hosts and --auth-host (visible in ps: prefer --auth-file)")
+	g.request.StringVar(&o.AuthFile, "auth-file", o.AuthFile, "read the Basic auth user:password line from `file`")
+}
+
+// validateRequest parses the headers and reads the credentials. A
+// User-Agent header sets --user-agent. Errors never show a header's value
+// or a password.
+func (o *options) validateRequest() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
+	}
+	r := &o.requestOptions
+	r.header = nil
+	for _, h := range r.Headers {
+		name, value, err := parseHeader(h)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if name == "User-Agent" {
+			if value != "" {
+				o.UserAgent = value
+			}
+			continue
+		}
+		if r.header == nil {
+			r.header = make(http.Header)
+		}
+		r.header[name] = append(r.header[name], value)
+	}
+	r.basicAuth = nil
+	line, from := r.Auth, "--auth"
+	switch {
+	case r.Auth != "" && r.AuthFile != "":
+		return bad("--auth and --auth-file both give a password: keep one")
+	case r.AuthFile != "":
+		data, err := os.ReadFile(r.AuthFile)
+		if err != nil {
+			return bad("--auth-file: %v", err)
+		}
+		line = strings.TrimRight(string(data), "\r\n")
+		from = "--auth-file " + r.AuthFile
+		if strings.ContainsAny(line, "\r\n") {
+			return bad("%s: want one user:password line", from)
+		}
+	}
+	if line != "" || r.AuthFile != "" {
+		user, pass, ok := strings.Cut(line, ":")
+		if !ok || user == "" {
+			return bad("%s: want user:password", from)
+		}
+		r.basicAuth = url.UserPassword(user, pass)
+	}
+	return nil
+}
+
+// parseHeader splits "Name: value" as curl -H takes it: the value without
+// surrounding spaces, empty to remove a default header. Its errors show at
+// most the first word of h, which cannot be a secret value.
+func parseHeader(h string) (name, value string, err error) {
+	name, value, ok := strings.Cut(h, ":")
+	if !ok {
+		shown, _, cut := strings.Cut(strings.TrimSpace(h), " ")
+		if cut || len(shown) > 40 {
+			shown = shown[:min(len(shown), 40)] + "…"
+		}
+		return "", "", fmt.Errorf("-H %q: want \"Name: value\" (a header name, a colon, its value)", shown)
+	}
+	if !fetch.ValidHeaderName(name) {
+		return "", "", fmt.Errorf("-H: %q is not a header name (want \"Name: value\")", name)
+	}
+	value = strings.TrimSpace(value)
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return "", "", fmt.Errorf("-H %s: the value has a line break", name)
+	}
+	return http.CanonicalHeaderKey(name), value, nil
+}
+
+// apply sets the request fields of cfg.
+func (o *requestOptions) apply(cfg *crawler.Config) {
+	cfg.Header = o.header
+	cfg.SecretHeaders = o.SecretHeaders
+	cfg.AuthHosts = o.AuthHosts
+	cfg.BasicAuth = o.basicAuth
+}
