@@ -18,6 +18,7 @@ const (
 
 Usage:
   crawl [flags] URL...                      crawl from the URLs (flags may come anywhere)
+  cat urls.txt | crawl [flags] -            crawl from the URLs on standard input, one a line
   crawl status --state DIR                  counters of a resumable crawl
   crawl status --frontier URL [--job NAME]  counters and workers of a fleet's job
   crawl purge --frontier URL --job NAME --yes

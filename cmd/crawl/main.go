@@ -43,7 +43,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := &interrupt{exit: os.Exit, stderr: os.Stderr}
 	go stop.watch(sigs, cancel)
-	err := runWith(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	err := runWith(ctx, stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	cancel()
 	os.Exit(exitCode(err))
 }
@@ -68,12 +68,13 @@ func exitCode(err error) int {
 // run is the whole command, testable like any function. Errors are
 // printed to stderr here, once.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runWith(ctx, nil, args, stdout, stderr)
+	return runWith(ctx, nil, args, nil, stdout, stderr)
 }
 
 // runWith is run with the process's handling of a second Ctrl-C (nil in
-// tests: the context alone stops the crawl).
-func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr io.Writer) (err error) {
+// tests: the context alone stops the crawl) and its standard input, for
+// the URLs of a "-" seed or --input - (nil: none).
+func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	defer func() {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "crawl: %v\n", err)
@@ -93,7 +94,7 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdout, stderr
 			return nil
 		}
 	}
-	o, err := parseArgs(args)
+	o, err := parseArgsIn(args, stdin)
 	switch {
 	case errors.Is(err, errHelp):
 		printHelp(stdout)

@@ -42,6 +42,7 @@ const (
 // keys are the flag names.
 type options struct {
 	Seeds           []string      `yaml:"seeds"`
+	Input           []string      `yaml:"input"`
 	Concurrency     int           `yaml:"concurrency"`
 	PerHost         int           `yaml:"per-host"`
 	Rate            float64       `yaml:"rate"`
@@ -137,6 +138,7 @@ func newFlags(o *options) *flagGroups {
 	g.input.BoolVarP(&o.Help, "help", "h", false, "print this help and exit")
 	g.input.BoolVarP(&o.Version, "version", "V", false, "print the version and exit")
 	g.input.String("config", "", "YAML config `file` (keys are the flag names; flags override it)")
+	g.input.FuncP("input", "i", "read URLs to crawl from `file`, one a line, # comments (\"-\" or a URL \"-\" = standard input; repeatable)", appendTo(&o.Input))
 
 	g.scope.StringVar(&o.Scope, "scope", o.Scope, "which hosts to follow: host, domain or any")
 	g.scope.Func("include", "follow only URLs matching `regex` (repeatable)", appendTo(&o.Include))
@@ -188,10 +190,14 @@ func newFlags(o *options) *flagGroups {
 	return g
 }
 
-// parseArgs turns the command line (and the config file it names) into
-// options. Every error wraps errUsage, but for --help (errHelp) and
-// --version (errVersion).
-func parseArgs(args []string) (options, error) {
+// parseArgs is parseArgsIn without standard input.
+func parseArgs(args []string) (options, error) { return parseArgsIn(args, nil) }
+
+// parseArgsIn turns the command line (and the config file it names) into
+// options, reading the URLs of --input lists and of a "-" seed (from
+// stdin; nil: none). Every error wraps errUsage, but for --help (errHelp)
+// and --version (errVersion).
+func parseArgsIn(args []string, stdin io.Reader) (options, error) {
 	o := defaultOptions()
 	args = longFlags(newFlags(&options{}).all, args)
 	if path := configPath(args); path != "" {
@@ -212,9 +218,14 @@ func parseArgs(args []string) (options, error) {
 	if fs.NArg() > 0 {
 		o.Seeds = fs.Args()
 	}
+	seeds, err := expandInputs(o.Seeds, o.Input, stdin, o.normalizer().Canonical)
+	if err != nil {
+		return o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	o.Seeds = seeds
 	// validate fills o's parsed fields (headers, credentials): it runs
 	// before o is returned.
-	err := o.validate()
+	err = o.validate()
 	return o, err
 }
 
