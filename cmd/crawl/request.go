@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hivecrawl/crawl/crawler"
@@ -19,6 +20,7 @@ type requestOptions struct {
 	AuthHosts     []string `yaml:"auth-host"`
 	Auth          string   `yaml:"auth"`
 	AuthFile      string   `yaml:"auth-file"`
+	Cookie        string   `yaml:"cookie"`
 
 	// header and basicAuth are Headers and Auth (or AuthFile's line)
 	// parsed, by validateRequest.
@@ -32,6 +34,7 @@ func (o *requestOptions) addFlags(g *flagGroups) {
 	g.request.Func("auth-host", "also send credentials to `host` (host, host:port or https://host; repeatable)", appendTo(&o.AuthHosts))
 	g.request.StringVar(&o.Auth, "auth", o.Auth, "HTTP Basic auth `user:password` for the seeds' hosts and --auth-host (visible in ps: prefer --auth-file)")
 	g.request.StringVar(&o.AuthFile, "auth-file", o.AuthFile, "read the Basic auth user:password line from `file`")
+	g.request.StringVar(&o.Cookie, "cookie", o.Cookie, "send cookies `\"a=1; b=2\"` to the seeds' hosts and --auth-host")
 }
 
 // validateRequest parses the headers and reads the credentials. A
@@ -58,6 +61,23 @@ func (o *options) validateRequest() error {
 			r.header = make(http.Header)
 		}
 		r.header[name] = append(r.header[name], value)
+	}
+	if r.Cookie != "" {
+		// Its values are not shown: they are often a session.
+		cookies, err := http.ParseCookie(r.Cookie)
+		if err != nil {
+			return bad("--cookie: want \"name=value; name2=value2\"")
+		}
+		if r.header == nil {
+			r.header = make(http.Header)
+		}
+		// One Cookie header, joined with any -H "Cookie: ...", as RFC
+		// 6265 asks.
+		parts := slices.DeleteFunc(slices.Clone(r.header["Cookie"]), func(v string) bool { return v == "" })
+		for _, c := range cookies {
+			parts = append(parts, c.Name+"="+c.Value)
+		}
+		r.header["Cookie"] = []string{strings.Join(parts, "; ")}
 	}
 	r.basicAuth = nil
 	line, from := r.Auth, "--auth"

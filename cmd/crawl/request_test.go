@@ -20,6 +20,7 @@ import (
 // credential it is sent.
 type authSite struct {
 	site, api, canary *httptest.Server
+	wantCookie        string // the Cookie header the site needs
 
 	mu     sync.Mutex
 	leaks  []string        // "header on path" the canary got
@@ -27,9 +28,9 @@ type authSite struct {
 	traced bool            // the canary got the plain header
 }
 
-func newAuthSite(t *testing.T) *authSite {
+func newAuthSite(t *testing.T, wantCookie string) *authSite {
 	t.Helper()
-	s := &authSite{asked: map[string]bool{}}
+	s := &authSite{asked: map[string]bool{}, wantCookie: wantCookie}
 	page := func(w http.ResponseWriter, body string) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Write([]byte(body))
@@ -40,6 +41,10 @@ func newAuthSite(t *testing.T) *authSite {
 	s.site = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
 			http.Error(w, "who?", http.StatusUnauthorized)
+			return
+		}
+		if got := r.Header.Get("Cookie"); got != s.wantCookie || len(r.Header.Values("Cookie")) > 1 {
+			http.Error(w, "no session: "+got, http.StatusForbidden)
 			return
 		}
 		switch r.URL.Path {
@@ -118,7 +123,7 @@ func TestHeadersAndAuth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	s := newAuthSite(t)
+	s := newAuthSite(t, "session=c00kie")
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte("alice:s3cret\n"), 0o600); err != nil {
@@ -148,10 +153,11 @@ func TestHeadersAndAuth(t *testing.T) {
 	}
 }
 
-// TestAuthFlag crawls authSite in process with --auth, and the headers
-// and hosts from a config file whose keys are the flags' names.
+// TestAuthFlag crawls authSite in process with --auth and --cookie, and
+// the headers and hosts from a config file whose keys are the flags'
+// names.
 func TestAuthFlag(t *testing.T) {
-	s := newAuthSite(t)
+	s := newAuthSite(t, "session=c00kie; b=2")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "crawl.yaml")
 	yaml := "header: [\"X-Api-Key: k3y\", \"X-Trace: 1\"]\nsecret-header: [X-Api-Key]\nauth-host: [\"" + s.api.URL + "\"]\n"
@@ -161,7 +167,7 @@ func TestAuthFlag(t *testing.T) {
 	out := filepath.Join(dir, "out.jsonl")
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"--config", conf, "--rate", "0", "--scope", "any", "--max-depth", "2",
-		"-o", out, "--auth", "alice:s3cret", s.site.URL + "/"}, &bytes.Buffer{}, &stderr)
+		"-o", out, "--auth", "alice:s3cret", "--cookie", "session=c00kie; b=2", s.site.URL + "/"}, &bytes.Buffer{}, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
@@ -170,7 +176,8 @@ func TestAuthFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.check(t, records)
-	if bytes.Contains(stderr.Bytes(), []byte("s3cret")) || bytes.Contains(records, []byte("s3cret")) {
+	if bytes.Contains(stderr.Bytes(), []byte("s3cret")) || bytes.Contains(records, []byte("s3cret")) ||
+		bytes.Contains(stderr.Bytes(), []byte("c00kie")) || bytes.Contains(records, []byte("c00kie")) {
 		t.Errorf("the password shows:\n%s\n%s", stderr.String(), records)
 	}
 }
@@ -204,6 +211,7 @@ func TestRequestFlagErrors(t *testing.T) {
 		{"missing auth file", []string{"--auth-file", filepath.Join(dir, "missing"), seed}, []string{"--auth-file", "no such file"}},
 		{"auth file of two lines", []string{"--auth-file", twoLines, seed}, []string{"--auth-file", "one user:password line"}},
 		{"auth file without colon", []string{"--auth-file", noColon, seed}, []string{"--auth-file", "user:password"}},
+		{"cookie without value", []string{"--cookie", "s3cret", seed}, []string{"--cookie", "name=value"}},
 		{"auth and auth file", []string{"--auth", "a:s3cret", "--auth-file", twoLines, seed}, []string{"--auth and --auth-file"}},
 	}
 	for _, tt := range tests {
