@@ -15,9 +15,9 @@ import (
 )
 
 // authSite is a site on three loopback hosts: one behind Basic auth
-// (alice:s3cret), an API host that answers 403 without X-Api-Key: k3y,
-// and a canary that both link and redirect to, which notes every
-// credential it is sent.
+// (alice:s3cret), an API host that answers 403 without X-Api-Key: k3y
+// and whose robots.txt redirects to the canary, and a canary that both
+// link and redirect to, which notes every credential it is sent.
 type authSite struct {
 	site, api, canary *httptest.Server
 	wantCookie        string // the Cookie header the site needs
@@ -65,6 +65,8 @@ func newAuthSite(t *testing.T, wantCookie string) *authSite {
 			return
 		}
 		switch r.URL.Path {
+		case "/robots.txt":
+			http.Redirect(w, r, s.canary.URL+"/robots-of-api.txt", http.StatusMovedPermanently)
 		case "/":
 			page(w, links())
 		case "/away":
@@ -101,7 +103,7 @@ func (s *authSite) check(t *testing.T, records []byte) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range []string{"/robots.txt", "/linked", "/from-site", "/from-api"} {
+	for _, p := range []string{"/robots.txt", "/robots-of-api.txt", "/linked", "/from-site", "/from-api"} {
 		if !s.asked[p] {
 			t.Errorf("canary never asked for %s (asked: %v)", p, s.asked)
 		}
