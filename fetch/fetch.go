@@ -119,6 +119,16 @@ type Options struct {
 	// first request, each redirect hop and robots.txt. A refused fetch fails
 	// with ClassDenied. False allows every address.
 	DenyPrivate bool
+	// Jar, when not nil, keeps the cookies responses set and sends them
+	// back, as a browser does: on every request of the Client (Fetch, each
+	// of its redirect hops, and Get, so robots.txt and sitemaps too), the
+	// jar gets the Set-Cookie headers of the response and supplies the
+	// Cookie header of the request. The jar's own rules decide which host
+	// gets which cookie: use net/http/cookiejar with a public suffix list
+	// for RFC 6265's. Its cookies are added to a Cookie header of Header,
+	// when that one is sent. Nil means no cookie kept, none sent but
+	// Header's.
+	Jar http.CookieJar
 }
 
 // Validate reports whether o has values New would not honor: negative
@@ -305,6 +315,9 @@ func New(opts Options) *Client {
 			// Redirects are followed by fetch, hop by hop, so that each is
 			// checked and classified and its headers chosen here.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			// http.Client.Do reads and feeds the jar on each request it
+			// sends, so on each hop of fetch.
+			Jar: opts.Jar,
 		},
 	}
 	c.bufs.New = func() any { return new([]byte) }
