@@ -214,6 +214,14 @@ type Config struct {
 	// can scope credentials, as *fetch.Client does. Nil means none.
 	// [--auth, --auth-file, none]
 	BasicAuth *url.Userinfo
+	// Jar, when not nil, keeps the cookies sites set and sends them back,
+	// as a browser does, on every request of the default Fetcher: pages,
+	// redirect hops, robots.txt and sitemaps (see fetch.Options.Jar). The
+	// jar's rules decide which host gets which cookie: net/http/cookiejar
+	// with golang.org/x/net/publicsuffix gives RFC 6265's. Use one jar per
+	// crawl. A Fetcher of Config's own keeps its own cookies, if any. Nil
+	// means no cookie kept. [--session, --cookies, --save-cookies, none]
+	Jar http.CookieJar
 	// Assets also fetches the in-scope assets each parsed page embeds
 	// (parse.Page.Assets: images, scripts, stylesheets, media, iframes),
 	// whatever MaxDepth says. Assets are recorded with Result.Asset set,

@@ -48,6 +48,7 @@ func New(cfg Config) (*Crawler, error) {
 			MaxBodyBytes:    cfg.MaxBodyBytes,
 			MaxConnsPerHost: cfg.PerHost,
 			DenyPrivate:     cfg.DenyPrivate,
+			Jar:             cfg.Jar,
 		}
 		if cfg.Header != nil || cfg.BasicAuth != nil {
 			opts.Header, opts.SecretHeaders = cfg.Header, cfg.SecretHeaders
