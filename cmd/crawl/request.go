@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/fetch"
@@ -21,11 +24,15 @@ type requestOptions struct {
 	Auth          string   `yaml:"auth"`
 	AuthFile      string   `yaml:"auth-file"`
 	Cookie        string   `yaml:"cookie"`
+	Session       bool     `yaml:"session"`
 
 	// header and basicAuth are Headers and Auth (or AuthFile's line)
 	// parsed, by validateRequest.
 	header    http.Header
 	basicAuth *url.Userinfo
+	// jar is the crawl's cookie jar, made by validateRequest when
+	// Session asks for one; nil otherwise.
+	jar http.CookieJar
 }
 
 func (o *requestOptions) addFlags(g *flagGroups) {
@@ -35,6 +42,7 @@ func (o *requestOptions) addFlags(g *flagGroups) {
 	g.request.StringVar(&o.Auth, "auth", o.Auth, "HTTP Basic auth `user:password` for the seeds' hosts and --auth-host (visible in ps: prefer --auth-file)")
 	g.request.StringVar(&o.AuthFile, "auth-file", o.AuthFile, "read the Basic auth user:password line from `file`")
 	g.request.StringVar(&o.Cookie, "cookie", o.Cookie, "send cookies `\"a=1; b=2\"` to the seeds' hosts and --auth-host")
+	g.request.BoolVar(&o.Session, "session", o.Session, "keep the cookies sites set and send them back, as a browser does (RFC 6265)")
 }
 
 // validateRequest parses the headers and reads the credentials. A
@@ -102,6 +110,14 @@ func (o *options) validateRequest() error {
 		}
 		r.basicAuth = url.UserPassword(user, pass)
 	}
+	r.jar = nil
+	if r.Session {
+		jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+		if err != nil {
+			return fmt.Errorf("cookie jar: %w", err)
+		}
+		r.jar = jar
+	}
 	return nil
 }
 
@@ -133,4 +149,5 @@ func (o *requestOptions) apply(cfg *crawler.Config) {
 	cfg.SecretHeaders = o.SecretHeaders
 	cfg.AuthHosts = o.AuthHosts
 	cfg.BasicAuth = o.basicAuth
+	cfg.Jar = o.jar
 }
