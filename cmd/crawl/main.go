@@ -175,6 +175,9 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 	fmt.Fprintf(stderr, "crawl: %s, elapsed %s, %.1f pages/s\n",
 		sum, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
 	w.pipe.report(stderr, sum, &o.pipelineOptions)
+	if err := o.requestOptions.saveCookies(); err != nil && runErr == nil {
+		runErr = err
+	}
 	if err := o.pipelineOptions.convertLinks(ctx, cfg.Normalizer, stderr); err != nil && runErr == nil {
 		runErr = err
 	}

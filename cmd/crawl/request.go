@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -25,14 +26,18 @@ type requestOptions struct {
 	AuthFile      string   `yaml:"auth-file"`
 	Cookie        string   `yaml:"cookie"`
 	Session       bool     `yaml:"session"`
+	CookiesFile   string   `yaml:"cookies"`
+	SaveCookies   string   `yaml:"save-cookies"`
 
 	// header and basicAuth are Headers and Auth (or AuthFile's line)
 	// parsed, by validateRequest.
 	header    http.Header
 	basicAuth *url.Userinfo
 	// jar is the crawl's cookie jar, made by validateRequest when
-	// Session asks for one; nil otherwise.
-	jar http.CookieJar
+	// Session, CookiesFile or SaveCookies asks for one; nil otherwise.
+	// saving is jar when SaveCookies is set.
+	jar    http.CookieJar
+	saving *savingJar
 }
 
 func (o *requestOptions) addFlags(g *flagGroups) {
@@ -43,6 +48,8 @@ func (o *requestOptions) addFlags(g *flagGroups) {
 	g.request.StringVar(&o.AuthFile, "auth-file", o.AuthFile, "read the Basic auth user:password line from `file`")
 	g.request.StringVar(&o.Cookie, "cookie", o.Cookie, "send cookies `\"a=1; b=2\"` to the seeds' hosts and --auth-host")
 	g.request.BoolVar(&o.Session, "session", o.Session, "keep the cookies sites set and send them back, as a browser does (RFC 6265)")
+	g.request.StringVar(&o.CookiesFile, "cookies", o.CookiesFile, "load cookies from `file` (Netscape cookies.txt, as curl -b and wget --load-cookies read); implies --session")
+	g.request.StringVar(&o.SaveCookies, "save-cookies", o.SaveCookies, "write the session's cookies to `file` at the end (Netscape cookies.txt, mode 0600); implies --session")
 }
 
 // validateRequest parses the headers and reads the credentials. A
@@ -110,13 +117,36 @@ func (o *options) validateRequest() error {
 		}
 		r.basicAuth = url.UserPassword(user, pass)
 	}
-	r.jar = nil
-	if r.Session {
+	r.jar, r.saving = nil, nil
+	if r.Session || r.CookiesFile != "" || r.SaveCookies != "" {
 		jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
 		if err != nil {
 			return fmt.Errorf("cookie jar: %w", err)
 		}
 		r.jar = jar
+		if r.SaveCookies != "" {
+			if fi, err := os.Stat(filepath.Dir(r.SaveCookies)); err != nil || !fi.IsDir() {
+				return bad("--save-cookies %s: no such directory", r.SaveCookies)
+			}
+			r.saving = newSavingJar(jar)
+			r.jar = r.saving
+		}
+	}
+	if r.CookiesFile != "" {
+		if err := loadCookiesFile(r.jar, r.CookiesFile); err != nil {
+			return bad("--cookies: %v", err)
+		}
+	}
+	return nil
+}
+
+// saveCookies writes the jar to --save-cookies, if set.
+func (o *requestOptions) saveCookies() error {
+	if o.saving == nil {
+		return nil
+	}
+	if err := o.saving.save(o.SaveCookies); err != nil {
+		return fmt.Errorf("--save-cookies: %w", err)
 	}
 	return nil
 }
