@@ -111,10 +111,11 @@ func mergeSeeds(dir string, seeds []string) (all []string, added bool, err error
 
 // writeFileAtomic replaces path with data, never leaving it half written.
 // Its temporary file has a fixed name: the caller must be path's only
-// writer, as a crawl holding the state's lock is for seeds.json.
+// writer, as a crawl holding the state's lock is for seeds.json. The file
+// is readable by its owner only: a seed may carry a password.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

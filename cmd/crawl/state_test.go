@@ -604,3 +604,19 @@ func TestStateLockedByRunningCrawl(t *testing.T) {
 		t.Errorf("second crawl on a locked state: %v, stderr %q", err, stderr.String())
 	}
 }
+
+// TestSeedsFileIsPrivate checks that seeds.json, which keeps a seed's
+// user and password for the resume, is readable by its owner only.
+func TestSeedsFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := mergeSeeds(dir, []string{"http://alice:s3cret@127.0.0.1:1/"}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, seedsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", seedsFile, mode)
+	}
+}
