@@ -14,15 +14,16 @@
 //	max(NotBefore, NextAllowed)
 //
 // where NotBefore is the latest RetryAt of its completions, and
-// NextAllowed is set at each lease to the lease time plus
-// max(Config.HostDelay(host), CrawlDelay). A Crawl-delay learned from a
-// completion (Outcome.HostDelay) counts from the host's last lease and only
-// ever moves NextAllowed later. Times are integer nanoseconds, so with a
-// backlog the leases of a host are exactly the delay apart: `--rate r`
-// asks for a delay of 1s/r, and gets leases exactly that far apart, never
-// closer (the memory backend used to space hosts with a rate.Limiter, whose
-// float64 tokens round; disk already kept a next-allowed time). A time,
-// unlike a token bucket, is also what a persistent backend can store.
+// NextAllowed is set at each lease to the later of the lease time plus
+// the Crawl-delay, and the time the host's rate limiter (golang.org/x/time/
+// rate, one token per Config.HostDelay(host), no burst, made at the
+// host's first lease) has its next token, rounded up to the nanosecond. A
+// Crawl-delay learned from a completion (Outcome.HostDelay) counts from
+// the host's last lease and only ever moves NextAllowed later. With a
+// backlog the leases of a host are exactly the delay apart, never closer:
+// `--rate r` asks for a delay of 1s/r. The limiter lives in memory;
+// NextAllowed, a time, is what a persistent backend stores, so a reopened
+// store keeps the host's hold.
 //
 // Package sched imports nothing of the module but frontier/internal/pq; it
 // is generic in the request type R and the lease type L the backend hands
@@ -35,6 +36,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/hivecrawl/crawl/frontier/internal/pq"
 )
@@ -109,6 +112,10 @@ type Host[R any] struct {
 	// CrawlDelay is the longest Outcome.HostDelay seen.
 	CrawlDelay time.Duration
 
+	// limiter holds the host to the scheduler's rate (1/HostDelay), made
+	// at the host's first lease; it is not persisted: NextAllowed, which
+	// take sets from it, is.
+	limiter  *rate.Limiter
 	inflight int
 	head     Pos  // cached Queue.Head, refreshed by update
 	queued   bool // the queue is not empty
@@ -520,15 +527,44 @@ func (c *Core[R, L]) take(l *Lease[R], now time.Time) {
 		c.cfg.Leased(l)
 	}
 	h.LastLease = now
-	delay := h.CrawlDelay
+	next := now.Add(h.CrawlDelay)
 	if c.cfg.HostDelay != nil {
-		delay = max(delay, c.cfg.HostDelay(h.Name))
+		if d := c.cfg.HostDelay(h.Name); d > 0 {
+			next = later(next, now.Add(h.rateWait(now, d)))
+		}
 	}
-	if delay > 0 {
-		h.NextAllowed = now.Add(delay)
+	if next.After(now) {
+		h.NextAllowed = next
 		c.hostChanged(h)
 	}
 	c.Update(h)
+}
+
+// rateWait takes the host's token for a lease at now from its rate limiter
+// (one request per d, no burst; made on first use) and returns how long
+// the next lease must wait for the next token, rounded up to the
+// nanosecond so that leases are never closer than d.
+func (h *Host[R]) rateWait(now time.Time, d time.Duration) time.Duration {
+	limit := rate.Every(d)
+	if h.limiter == nil {
+		h.limiter = rate.NewLimiter(limit, 1)
+	} else if h.limiter.Limit() != limit {
+		h.limiter.SetLimitAt(now, limit)
+	}
+	h.limiter.AllowN(now, 1) // the lease's token; a host leased early (a restart) owes none
+	missing := 1 - h.limiter.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return max(time.Duration(math.Ceil(missing*float64(time.Second)/float64(limit))), d)
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // giveBack undoes the leases of a failed Lease step: their requests go
