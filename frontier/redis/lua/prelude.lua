@@ -144,6 +144,29 @@ local function splitSeen()
   seenLevel()
 end
 
+-- markFingerprint sets the seen-set field of a fingerprint (field, its top
+-- 7 bytes; lo, its low 32 bits) and reports whether it was new. seen is
+-- the number of fingerprints marked before it: a new one past SPLIT_AT
+-- splits a bucket.
+local function markFingerprint(field, lo, seen)
+  local b = lo % MOD
+  if b < SP then
+    b = lo % MOD2
+  end
+  local key = BK[b]
+  if not key then
+    key = SKEY .. b
+    BK[b] = key
+  end
+  if call('HSETNX', key, field, '1') ~= 1 then
+    return false
+  end
+  if seen + 1 > SPLIT_AT then
+    splitSeen()
+  end
+  return true
+end
+
 local function readyAt(h)
   local at, l = h.n, h.l
   if l >= 0 then
@@ -316,21 +339,8 @@ local function addRequests(i)
     end
     local new = 0
     for j = i + 3, last, 4 do
-      local lo = ARGV[j + 1] + 0
-      local b = lo % MOD
-      if b < SP then
-        b = lo % MOD2
-      end
-      local key = BK[b]
-      if not key then
-        key = SKEY .. b
-        BK[b] = key
-      end
-      if call('HSETNX', key, ARGV[j], '1') == 1 then
+      if markFingerprint(ARGV[j], ARGV[j + 1] + 0, seen) then
         seen = seen + 1
-        if seen > SPLIT_AT then
-          splitSeen()
-        end
         SEQ = SEQ + 1
         p[pn + 1] = ARGV[j + 2]
         p[pn + 2] = spack('>I6', SEQ) .. ARGV[j + 3]
@@ -373,22 +383,9 @@ local function markSeen(i)
   local seen = C0.s + C.s
   local new = 0
   for j = i + 1, i + 2 * ARGV[i], 2 do
-    local lo = ARGV[j + 1] + 0
-    local b = lo % MOD
-    if b < SP then
-      b = lo % MOD2
-    end
-    local key = BK[b]
-    if not key then
-      key = SKEY .. b
-      BK[b] = key
-    end
-    if call('HSETNX', key, ARGV[j], '1') == 1 then
+    if markFingerprint(ARGV[j], ARGV[j + 1] + 0, seen) then
       new = new + 1
       seen = seen + 1
-      if seen > SPLIT_AT then
-        splitSeen()
-      end
     end
   end
   C.s = C.s + new
