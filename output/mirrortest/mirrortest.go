@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -45,6 +46,33 @@ type Report struct {
 	// is not there (or not a file), to a place outside the tree, or with
 	// a query (which a browser drops for file: URLs).
 	Broken []Link
+}
+
+// Problems describes what keeps the tree from browsing offline, one line
+// each: a broken reference, or a remote resource a page embeds (it would
+// not render without the network). None means the tree browses offline.
+func (r Report) Problems() []string {
+	var p []string
+	for _, l := range r.Broken {
+		p = append(p, fmt.Sprintf("broken: %s: %q resolves to %s", l.File, l.Ref, l.Resolved))
+	}
+	for _, l := range r.Remote {
+		if l.Embedded {
+			p = append(p, fmt.Sprintf("%s: %q embeds a remote resource", l.File, l.Ref))
+		}
+	}
+	return p
+}
+
+// RemoteURLs returns the distinct remote URLs the tree links to, sorted,
+// with base (the crawled site's scheme://host:port) written as "BASE".
+func (r Report) RemoteURLs(base string) []string {
+	var urls []string
+	for _, l := range r.Remote {
+		urls = append(urls, strings.ReplaceAll(l.Resolved, base, "BASE"))
+	}
+	slices.Sort(urls)
+	return slices.Compact(urls)
 }
 
 // Check reads every file under dir whose name ends in .html, .htm or .css

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +54,25 @@ func TestCheck(t *testing.T) {
 		if l.Embedded != (l.Ref == "http://x.test/i.png") {
 			t.Errorf("%+v: Embedded wrong", l)
 		}
+	}
+}
+
+func TestReportProblemsAndRemote(t *testing.T) {
+	r := Report{
+		Broken: []Link{{File: "a.html", Ref: "x.css", Resolved: "file:///m/x.css"}},
+		Remote: []Link{
+			{File: "a.html", Ref: "http://h:1/p", Resolved: "http://h:1/p"},
+			{File: "b.html", Ref: "http://h:1/p", Resolved: "http://h:1/p"},
+			{File: "a.html", Ref: "https://cdn.example/i.png", Resolved: "https://cdn.example/i.png", Embedded: true},
+		},
+	}
+	if p := r.Problems(); len(p) != 2 || !strings.HasPrefix(p[0], "broken: a.html") || !strings.Contains(p[1], "embeds a remote resource") {
+		t.Errorf("Problems() = %q", p)
+	}
+	if got, want := r.RemoteURLs("http://h:1"), []string{"BASE/p", "https://cdn.example/i.png"}; !slices.Equal(got, want) {
+		t.Errorf("RemoteURLs() = %q, want %q", got, want)
+	}
+	if p := (Report{Local: []Link{{}}}).Problems(); len(p) != 0 {
+		t.Errorf("a tree with only local links has problems %q", p)
 	}
 }
