@@ -499,6 +499,10 @@ func (c *Core[R, L]) leaseLocked(now time.Time, maxN int) ([]L, error) {
 			c.giveBack(taken, now)
 			return nil, err
 		}
+		if out == nil {
+			// Sized once: at most maxN, and no more than was queued.
+			out = make([]L, 0, min(maxN, int(c.Counts.Queued)+1))
+		}
 		out = append(out, c.cfg.NewLease(l))
 	}
 	return out, nil
