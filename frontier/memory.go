@@ -238,18 +238,11 @@ func (m *Memory) Renew(ctx context.Context, leases []Lease) error {
 	if m.core.Closed() {
 		return ErrClosed
 	}
-	now := time.Now()
-	m.core.Reap(now)
-	var expired []uint64
-	for _, l := range leases {
-		if !m.core.Renew(l.ID, now) {
-			expired = append(expired, l.ID)
-		}
-	}
+	expired, first := m.core.RenewAll(len(leases), func(i int) uint64 { return leases[i].ID }, time.Now())
 	m.core.Notify() // the reaping may have queued requests again
-	if len(expired) > 0 {
+	if expired > 0 {
 		return fmt.Errorf("frontier: renew %d of %d leases (first lease %d): %w",
-			len(expired), len(leases), expired[0], ErrLeaseExpired)
+			expired, len(leases), first, ErrLeaseExpired)
 	}
 	return nil
 }

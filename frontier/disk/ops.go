@@ -357,18 +357,12 @@ func (d *Disk) Renew(ctx context.Context, leases []frontier.Lease) error {
 		return frontier.ErrClosed
 	}
 	now := time.Now()
-	d.core.Reap(now)
-	var expired []uint64
-	for _, l := range leases {
-		if !d.core.Renew(l.ID, now) {
-			expired = append(expired, l.ID)
-		}
-	}
+	expired, first := d.core.RenewAll(len(leases), func(i int) uint64 { return leases[i].ID }, now)
 	d.endOpLocked(now)
 	d.core.Notify() // the reaping may have queued requests again
-	if len(expired) > 0 {
+	if expired > 0 {
 		return fmt.Errorf("disk: renew %d of %d leases (first lease %d): %w",
-			len(expired), len(leases), expired[0], frontier.ErrLeaseExpired)
+			expired, len(leases), first, frontier.ErrLeaseExpired)
 	}
 	return nil
 }

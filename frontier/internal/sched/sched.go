@@ -611,6 +611,22 @@ func (c *Core[R, L]) release(l *Lease[R]) {
 	c.Update(l.Host)
 }
 
+// RenewAll reaps the leases expired by now, then renews the n leases whose
+// IDs id gives, and returns how many of them were no longer held and the
+// first of those: what a backend's Renew reports as ErrLeaseExpired.
+func (c *Core[R, L]) RenewAll(n int, id func(i int) uint64, now time.Time) (expired int, first uint64) {
+	c.Reap(now)
+	for i := range n {
+		if !c.Renew(id(i), now) {
+			if expired == 0 {
+				first = id(i)
+			}
+			expired++
+		}
+	}
+	return expired, first
+}
+
 // Renew extends lease id to a full LeaseTTL from now; it reports false when
 // the lease is not held (expired, or unknown). Reap first.
 func (c *Core[R, L]) Renew(id uint64, now time.Time) bool {
