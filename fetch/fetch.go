@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -129,6 +130,27 @@ type Options struct {
 	// when that one is sent. Nil means no cookie kept, none sent but
 	// Header's.
 	Jar http.CookieJar
+	// Proxy, when not nil, returns the proxy a request goes through, as
+	// http.Transport.Proxy does: an http://, https://, socks5:// or
+	// socks5h:// URL, whose user:pass@ is sent as Proxy-Authorization (or
+	// as SOCKS5 user/password authentication); nil for a direct
+	// connection. It is called for every request of the Client (Fetch,
+	// each redirect hop, Get: so robots.txt and sitemaps too) with a
+	// request whose URL is the target and whose Context is the fetch's:
+	// it may block, as a pool waiting for a proxy to come back does, and
+	// the first hop's call is made before Timeout starts counting. Its
+	// error fails the fetch with ClassProxy. With DenyPrivate, the target
+	// host of a proxied request is resolved and checked before the
+	// request is handed to the proxy; the proxy's own address is not
+	// checked. Nil means no proxy: the environment (HTTP_PROXY) is never
+	// read.
+	Proxy func(*http.Request) (*url.URL, error)
+	// ProxyFeedback, when not nil, is told how each request through a
+	// proxy of Proxy went, and says when the proxy failed it: the fetch
+	// then fails with ClassProxy, which the crawler retries (through
+	// another proxy, if the feedback benched this one). Nil means no
+	// feedback: only a refused CONNECT tunnel is a ClassProxy failure.
+	ProxyFeedback ProxyFeedback
 }
 
 // Validate reports whether o has values New would not honor: negative
@@ -284,6 +306,11 @@ type Client struct {
 	// creds holds Options.Credentials and those AddCredentials added, and
 	// the origins of Options.HeaderOrigins and AddHeaderOrigin.
 	creds credentials
+	// proxied sends the requests Options.Proxy routes through a proxy;
+	// nil without Options.Proxy.
+	proxied *http.Client
+	// resolve, when not nil, replaces DNS for checkTarget (tests).
+	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // New returns a Client configured by opts; see Options for the defaults.
@@ -321,6 +348,7 @@ func New(opts Options) *Client {
 		},
 	}
 	c.bufs.New = func() any { return new([]byte) }
+	c.proxied = newProxiedClient(opts, tr, c.hc)
 	for origin, user := range opts.Credentials {
 		_ = c.creds.add(origin, user) // Validate reports the bad ones
 	}
@@ -339,7 +367,12 @@ func New(opts Options) *Client {
 
 // CloseIdleConnections closes connections kept alive for reuse that are
 // now idle. It does not interrupt fetches in progress.
-func (c *Client) CloseIdleConnections() { c.tr.CloseIdleConnections() }
+func (c *Client) CloseIdleConnections() {
+	c.tr.CloseIdleConnections()
+	if c.proxied != nil {
+		c.proxied.CloseIdleConnections()
+	}
+}
 
 // policy is what differs between Fetch and Get.
 type policy struct {
@@ -348,6 +381,9 @@ type policy struct {
 	maxBodyBytes int64 // cap on the decompressed body
 	lastOnLimit  bool  // past maxRedirects, return the redirect, not an error
 	pooled       bool  // body from the pool, for Response.Release
+
+	// post, when not nil, is sent as a POST on the first hop (see Post).
+	post *postBody
 }
 
 // ErrUseLastResponse can be returned by the check function of Fetch to
@@ -408,6 +444,12 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 	if err != nil {
 		return nil, newError(rawURL, ClassInvalidURL, err)
 	}
+	// The first hop's proxy is chosen before the timeout starts: waiting
+	// for one (all benched) is not the fetch's slowness.
+	pu, err := c.chooseProxy(ctx, u)
+	if err != nil {
+		return nil, proxyFailed(ctx, ctx, rawURL, err)
+	}
 	reqCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	fail := func(err error) (*Response, error) {
@@ -417,17 +459,37 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 	origin := u
 	sendCreds := true
 	headerCreds := c.creds.headersAllowed(u)
+	post := p.post
 	for hops := 0; ; hops++ {
-		resp, err := c.do(reqCtx, u, sendCreds, sendCreds && headerCreds)
+		if hops > 0 && c.proxied != nil {
+			if pu, err = c.chooseProxy(reqCtx, u); err != nil {
+				return nil, proxyFailed(ctx, reqCtx, rawURL, err)
+			}
+		}
+		if pu != nil && c.opts.DenyPrivate {
+			if err := c.checkTarget(reqCtx, u); err != nil {
+				return fail(err)
+			}
+		}
+		resp, err := c.do(reqCtx, u, post, sendCreds, sendCreds && headerCreds, pu)
 		if err != nil {
+			if pu != nil && ctx.Err() == nil {
+				if perr := c.judgeProxy(pu, u, 0, nil, classify(ctx, reqCtx, err), err); perr != nil {
+					return nil, newError(rawURL, ClassProxy, perr)
+				}
+			}
 			return fail(err)
 		}
+		post = post.after(resp.StatusCode)
 		loc := resp.Header.Get("Location")
 		if !isRedirect(resp.StatusCode) || loc == "" || p.maxRedirects < 0 ||
 			(hops >= p.maxRedirects && p.lastOnLimit) {
-			return c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes, p.pooled)
+			return proxyHop{ctx, c, pu, u, rawURL}.final(c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes, p.pooled))
 		}
 		drain(resp.Body)
+		if perr := c.judgeProxy(pu, u, resp.StatusCode, nil, "", nil); perr != nil {
+			return nil, newError(rawURL, ClassProxy, perr)
+		}
 		if hops >= p.maxRedirects {
 			return nil, newError(rawURL, ClassRedirectLimit, fmt.Errorf("stopped after %d redirects", hops))
 		}
@@ -442,7 +504,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 					// Its body was drained above, so as not to hold the
 					// connection while check ran.
 					resp.Body, resp.ContentLength = http.NoBody, 0
-					return c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes, p.pooled)
+					return proxyHop{ctx, c, pu, u, rawURL}.final(c.finish(ctx, reqCtx, resp, rawURL, u, hops, start, p.maxBodyBytes, p.pooled))
 				}
 				var ce classer
 				if errors.As(err, &ce) && ce.Class() != "" {
@@ -456,10 +518,12 @@ func (c *Client) fetch(ctx context.Context, rawURL string, p policy) (*Response,
 	}
 }
 
-// do sends one GET for u, with the userinfo of u only if sendCreds and the
-// credential headers of Options.Header only if headerCreds.
-func (c *Client) do(ctx context.Context, u *url.URL, sendCreds, headerCreds bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+// do sends one GET for u (or POST, when post is not nil), with the
+// userinfo of u only if sendCreds and the credential headers of
+// Options.Header only if headerCreds, through proxy when it is not nil.
+func (c *Client) do(ctx context.Context, u *url.URL, post *postBody, sendCreds, headerCreds bool, proxy *url.URL) (*http.Response, error) {
+	ctx, hc := c.viaProxy(ctx, proxy)
+	req, err := post.request(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +545,7 @@ func (c *Client) do(ctx context.Context, u *url.URL, sendCreds, headerCreds bool
 		req.URL.User = nil
 	}
 	c.setCredentials(req)
-	return c.hc.Do(req)
+	return hc.Do(req)
 }
 
 // finish reads the body of the final response and builds the Response.
