@@ -86,6 +86,8 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 			return status(ctx, args[1:], stdout)
 		case "purge":
 			return purge(ctx, args[1:], stdout)
+		case "serve":
+			return serveCommand(ctx, args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, versionLine())
 			return nil
@@ -175,7 +177,7 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 	fmt.Fprintf(stderr, "crawl: %s, elapsed %s, %.1f pages/s\n",
 		sum, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
 	w.pipe.report(stderr, sum, &o.pipelineOptions)
-	if err := o.requestOptions.saveCookies(); err != nil && runErr == nil {
+	if err := o.requestOptions.saveCookies(w.jar); err != nil && runErr == nil {
 		runErr = err
 	}
 	if err := o.pipelineOptions.convertLinks(ctx, cfg.Normalizer, stderr); err != nil && runErr == nil {

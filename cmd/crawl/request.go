@@ -1,19 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/net/publicsuffix"
+	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/session"
 )
 
 // requestOptions shape the requests: extra headers and credentials, and
@@ -33,11 +34,10 @@ type requestOptions struct {
 	// parsed, by validateRequest.
 	header    http.Header
 	basicAuth *url.Userinfo
-	// jar is the crawl's cookie jar, made by validateRequest when
-	// Session, CookiesFile or SaveCookies asks for one; nil otherwise.
-	// saving is jar when SaveCookies is set.
-	jar    http.CookieJar
-	saving *savingJar
+	// fileCookies are CookiesFile's cookies, read by validateRequest;
+	// the jar itself is made by wire (newJar), once it knows where the
+	// session is kept.
+	fileCookies []fetch.NetscapeCookie
 }
 
 func (o *requestOptions) addFlags(g *flagGroups) {
@@ -117,35 +117,63 @@ func (o *options) validateRequest() error {
 		}
 		r.basicAuth = url.UserPassword(user, pass)
 	}
-	r.jar, r.saving = nil, nil
-	if r.Session || r.CookiesFile != "" || r.SaveCookies != "" {
-		jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
-		if err != nil {
-			return fmt.Errorf("cookie jar: %w", err)
-		}
-		r.jar = jar
-		if r.SaveCookies != "" {
-			if fi, err := os.Stat(filepath.Dir(r.SaveCookies)); err != nil || !fi.IsDir() {
-				return bad("--save-cookies %s: no such directory", r.SaveCookies)
-			}
-			r.saving = newSavingJar(jar)
-			r.jar = r.saving
+	if r.SaveCookies != "" {
+		if fi, err := os.Stat(filepath.Dir(r.SaveCookies)); err != nil || !fi.IsDir() {
+			return bad("--save-cookies %s: no such directory", r.SaveCookies)
 		}
 	}
+	r.fileCookies = nil
 	if r.CookiesFile != "" {
-		if err := loadCookiesFile(r.jar, r.CookiesFile); err != nil {
+		cookies, err := readCookiesFile(r.CookiesFile)
+		if err != nil {
 			return bad("--cookies: %v", err)
 		}
+		r.fileCookies = cookies
 	}
 	return nil
 }
 
-// saveCookies writes the jar to --save-cookies, if set.
-func (o *requestOptions) saveCookies() error {
-	if o.saving == nil {
+// wantJar reports whether the crawl keeps a session: --session, or a
+// flag that implies it.
+func (o *requestOptions) wantJar() bool {
+	return o.Session || o.CookiesFile != "" || o.SaveCookies != ""
+}
+
+// newJar makes the crawl's cookie jar, kept in store (nil: in memory
+// only), restores what store holds and adds the --cookies file's cookies
+// that store does not hold (those it holds were set since, by a site or
+// another worker). A cookie it cannot keep in store is logged, without
+// its value.
+func (o *requestOptions) newJar(ctx context.Context, store session.Store, log *slog.Logger) (jar *session.Jar, restored int, err error) {
+	jar, err = session.New(session.Options{Store: store, OnError: func(err error) {
+		log.Warn("cookies not kept", "err", err)
+	}})
+	if err != nil {
+		return nil, 0, err
+	}
+	if restored, err = jar.Load(ctx); err != nil {
+		return nil, 0, err
+	}
+	held := make(map[[3]string]bool, restored)
+	for _, c := range jar.List() {
+		held[[3]string{c.Domain, c.Path, c.Name}] = true
+	}
+	var add []fetch.NetscapeCookie
+	for _, c := range o.fileCookies {
+		if !held[[3]string{c.Domain, c.Path, c.Name}] {
+			add = append(add, c)
+		}
+	}
+	jar.Add(add, time.Now())
+	return jar, restored, nil
+}
+
+// saveCookies writes jar to --save-cookies, if set.
+func (o *requestOptions) saveCookies(jar *session.Jar) error {
+	if o.SaveCookies == "" || jar == nil {
 		return nil
 	}
-	if err := o.saving.save(o.SaveCookies); err != nil {
+	if err := session.WriteFile(o.SaveCookies, jar.List()); err != nil {
 		return fmt.Errorf("--save-cookies: %w", err)
 	}
 	return nil
@@ -179,5 +207,4 @@ func (o *requestOptions) apply(cfg *crawler.Config) {
 	cfg.SecretHeaders = o.SecretHeaders
 	cfg.AuthHosts = o.AuthHosts
 	cfg.BasicAuth = o.basicAuth
-	cfg.Jar = o.jar
 }

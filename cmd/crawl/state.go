@@ -21,6 +21,11 @@ import (
 // so that a resumed run without URLs keeps the same scope.
 const seedsFile = "seeds.json"
 
+// cookiesFile, inside a --state directory, keeps the session's cookies
+// (--session), so that a resumed run sends what the last one had; it
+// holds secrets, so its mode is 0600.
+const cookiesFile = "cookies.txt"
+
 // state is a --state directory opened for a crawl.
 type state struct {
 	frontier *disk.Disk

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/session"
 )
 
 // wiring is a crawl's parts, built once from the options by wire: the
@@ -22,7 +25,10 @@ type wiring struct {
 	// finished that the --state crawl has nothing left to do; both are
 	// empty for a new crawl.
 	resuming, finished string
-	closers            []func() error // called last first
+	// jar is the session's cookie jar (--session and the flags that
+	// imply it), nil without one.
+	jar     *session.Jar
+	closers []func() error // called last first
 }
 
 // wire builds the crawl the options ask for: the frontier (--state or
@@ -53,13 +59,19 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 			return w, nil
 		}
 	}
+	var fl *fleet
 	if o.Frontier != "" {
-		fl, seeds, err := openFleet(ctx, o.fleetOptions, w.seeds, w.cfg, log)
+		var seeds []string
+		fl, seeds, err = openFleet(ctx, o.fleetOptions, w.seeds, w.cfg, log)
 		if err != nil {
 			return w, err
 		}
 		w.closers = append(w.closers, fl.close)
 		w.cfg.Frontier, w.cfg.RobotsStore, w.seeds = fl.f, fl.f.RobotsStore(), seeds
+	}
+
+	if err := w.session(ctx, o, fl, log); err != nil {
+		return w, err
 	}
 
 	if w.cfg.DenyPrivate = denyPrivate(ctx, o.DenyPrivate, w.seeds); !w.cfg.DenyPrivate && o.DenyPrivate == nil {
@@ -94,6 +106,45 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 	w.cfg.Handler = crawler.Handlers(append(w.pipe.handlers, w.records)...)
 	return w, nil
 }
+
+// session makes the cookie jar when the options ask for one: kept in the
+// --state directory (cookies.txt), so that a resumed crawl sends the
+// cookies the last run had; or, on a fleet, in the job's hash in Redis,
+// read again every second so that a cookie one worker got is sent by all.
+func (w *wiring) session(ctx context.Context, o options, fl *fleet, log *slog.Logger) error {
+	if !o.wantJar() {
+		return nil
+	}
+	var store session.Store
+	switch {
+	case o.State != "":
+		store = session.NewFileStore(filepath.Join(o.State, cookiesFile))
+	case fl != nil:
+		store = session.HashStore(fl.f.SessionHash())
+	}
+	jar, restored, err := o.newJar(ctx, store, log)
+	if err != nil {
+		return fmt.Errorf("%w: session: %v", errUsage, err)
+	}
+	if restored > 0 {
+		log.Info("session restored", "cookies", restored)
+	}
+	if fl != nil {
+		rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			jar.Refresh(rctx, sessionRefresh)
+		}()
+		w.closers = append(w.closers, func() error { stop(); <-done; return nil })
+	}
+	w.jar, w.cfg.Jar = jar, jar
+	return nil
+}
+
+// sessionRefresh is how often a fleet worker reads the cookies the other
+// workers stored.
+const sessionRefresh = time.Second
 
 // flush writes out what the outputs buffer, whole lines only: the last
 // thing a process quitting at once does.

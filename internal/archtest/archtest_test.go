@@ -29,7 +29,7 @@ var rules = map[string][]string{
 	// The command wires everything; it leaves the test helpers to tests.
 	"cmd/crawl": {
 		"crawler", "fetch", "frontier", "frontier/disk", "frontier/redis",
-		"metrics", "output", "parse", "progress", "robots", "sitemap", "urlnorm",
+		"metrics", "output", "parse", "progress", "robots", "session", "sitemap", "urlnorm",
 	},
 	// An example program is a user of the library, as a user's would be.
 	"examples/products": {"crawler", "output", "parse", "testsite"},
@@ -53,6 +53,7 @@ var rules = map[string][]string{
 
 	"parse":   {"urlnorm"},
 	"metrics": {"fetch"},
+	"session": {"fetch"},
 
 	// Leaves.
 	"fetch":             nil,

@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"net/http"
@@ -13,16 +13,15 @@ import (
 	"github.com/hivecrawl/crawl/fetch"
 )
 
-// TestSavingJar checks what savingJar lists: cookies as the jar stored
+// TestJarList checks what a Jar lists: cookies as the jar stored
 // them (host-only or domain, default path, expiry from Max-Age), not
 // those the jar refused (a Domain of another site, a public suffix), nor
 // those later replaced or deleted.
-func TestSavingJar(t *testing.T) {
-	inner, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+func TestJarList(t *testing.T) {
+	j, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := newSavingJar(inner)
 	u := func(s string) *url.URL {
 		v, err := url.Parse(s)
 		if err != nil {
@@ -43,7 +42,7 @@ func TestSavingJar(t *testing.T) {
 		{Name: "gone", Value: "", Path: "/", MaxAge: -1},
 		{Name: "swap", Value: "new", Path: "/"},
 	})
-	got := j.list()
+	got := j.List()
 	var lines []string
 	for _, c := range got {
 		lines = append(lines, c.Domain+" "+c.Path+" "+c.Name+"="+c.Value)
