@@ -51,6 +51,12 @@ const (
 	// ClassInvalidURL: the URL to fetch is unparseable, has no host, or its
 	// scheme is not http or https.
 	ClassInvalidURL = "invalid_url"
+	// ClassProxy: the proxy the request went through failed it: it refused
+	// the connection or the tunnel, timed out, or answered in a way
+	// Options.ProxyFeedback judged a failure (407, 403 or 429, a ban
+	// page). It is retried: through another proxy when the feedback
+	// benched this one.
+	ClassProxy = "proxy"
 	// ClassOther: none of the above.
 	ClassOther = "other"
 )
@@ -90,7 +96,7 @@ func Classes() []string {
 	return []string{
 		ClassTimeout, ClassDNS, ClassConnect, ClassTLS, ClassReset, ClassTooLarge,
 		ClassRedirectLimit, ClassBadRedirect, ClassCanceled, ClassDenied, ClassInvalidURL,
-		ClassOther,
+		ClassProxy, ClassOther,
 		ClassHTTP4xx, ClassHTTP5xx, ClassRobots, ClassRobotsUnavailable, ClassOutOfScope,
 		ClassParse,
 	}
@@ -100,7 +106,7 @@ func Classes() []string {
 // attempt: the network failures that a later attempt may not meet.
 func Retryable(c string) bool {
 	switch c {
-	case ClassTimeout, ClassConnect, ClassReset:
+	case ClassTimeout, ClassConnect, ClassReset, ClassProxy:
 		return true
 	}
 	return false
@@ -110,7 +116,7 @@ func Retryable(c string) bool {
 // again for: the Retryable fetch classes, a 429 or 5xx answer, and an
 // unavailable robots.txt. The slice is the caller's.
 func RetryClasses() []string {
-	return []string{ClassTimeout, ClassConnect, ClassReset, ClassHTTP429, ClassHTTP5xx, ClassRobotsUnavailable}
+	return []string{ClassTimeout, ClassConnect, ClassReset, ClassProxy, ClassHTTP429, ClassHTTP5xx, ClassRobotsUnavailable}
 }
 
 // Error is the error type returned by Client.Fetch and Client.Get.
