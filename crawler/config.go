@@ -238,6 +238,14 @@ type Config struct {
 	// defaults of package sitemap (50 MB and 50,000 URLs per file).
 	SitemapLimits sitemap.Limits
 
+	// Render is RenderNever or RenderAlways: whether HTML pages are
+	// rendered by Renderer before they are parsed. Empty means
+	// RenderNever. [--render never]
+	Render string
+	// Renderer renders pages when Render asks for it; it must be set
+	// then. The crawler does not close it. [render.Browser, on Chromium]
+	Renderer Renderer
+
 	// Frontier holds the work; nil means frontier.NewMemory.
 	Frontier Frontier
 	// Fetcher fetches; nil means fetch.New with the options above.
@@ -378,6 +386,15 @@ func (c *Config) Validate() error {
 		if _, err := authOrigins(h); err != nil {
 			return bad("auth-host", "%v", err)
 		}
+	}
+	switch c.Render {
+	case "", RenderNever:
+	case RenderAlways:
+		if c.Renderer == nil {
+			return bad("render", "%q needs a Renderer", c.Render)
+		}
+	default:
+		return bad("render", "%q: want never or always", c.Render)
 	}
 	if c.BasicAuth != nil && c.BasicAuth.Username() == "" {
 		return bad("auth", "has no user name")

@@ -254,8 +254,9 @@ type worker struct {
 	linkBuf *[]frontier.Request
 	// The current URL's response and parsed page, kept for the run's
 	// Handler only.
-	resp   *fetch.Response
-	parsed *parse.Page
+	resp     *fetch.Response
+	parsed   *parse.Page
+	rendered *fetch.Rendered
 	// counted reports that the current URL was recorded as a page (done
 	// or failed): it keeps its MaxPages slot.
 	counted bool
@@ -352,7 +353,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	// FetchedAt is the attempt's time, also for a URL not fetched (refused
 	// by robots.txt, its host unreachable); a fetch sets it again.
 	res := Result{URL: req.URL, Depth: req.Depth, Parent: req.Parent, Attempts: req.Attempts + 1, FetchedAt: time.Now().UTC()}
-	w.resp, w.parsed = nil, nil
+	w.resp, w.parsed, w.rendered = nil, nil, nil
 	asset := isAsset(req)
 	if asset {
 		res.Depth, res.Asset = -req.Depth, true
@@ -499,7 +500,11 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		if err != nil {
 			base = u
 		}
-		page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
+		body, ctype, base, stop := w.render(ctx, &out, &res, req, resp, base)
+		if stop {
+			return out
+		}
+		page, err := c.cfg.Parser.Parse(base, ctype, body)
 		if err != nil {
 			res.Error, res.Detail = ClassParse, err.Error()
 			return w.finish(ctx, out, &res)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/parse"
 )
@@ -124,6 +125,10 @@ type Page struct {
 	Parsed *parse.Page
 	// Items are what Config.Extractor found on the page, in rule order.
 	Items []parse.Item
+	// Rendered is what the Renderer made of the page (Body is then the
+	// response as received, Parsed the rendered DOM's); nil when the page
+	// was not rendered.
+	Rendered *fetch.Rendered
 }
 
 // finish hands the URL's record, with what was fetched and the items
@@ -162,6 +167,7 @@ func (w *worker) newPage(res *Result) *Page {
 	if w.resp != nil {
 		p.Header, p.Body = w.resp.Header, w.resp.Body
 	}
+	p.Rendered, w.rendered = w.rendered, nil
 	if w.parsed != nil {
 		p.Parsed = w.parsed
 		if ex := w.c.cfg.Extractor; ex != nil {

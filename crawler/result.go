@@ -67,6 +67,18 @@ type Result struct {
 	// Canonical is the canonical URL the page declares (a rel="canonical"
 	// link or Link header), when it differs from URL.
 	Canonical string `json:"canonical,omitempty"`
+	// Rendered reports that a browser produced the DOM that was parsed
+	// (Config.Render); RenderMS is how long rendering took.
+	Rendered bool  `json:"rendered,omitempty"`
+	RenderMS int64 `json:"render_ms,omitempty"`
+	// Subrequests counts the requests the rendered page made, and
+	// BlockedSubrequests those of them refused (robots.txt, a private
+	// address, a blocked resource type) or failed.
+	Subrequests        int `json:"subrequests,omitempty"`
+	BlockedSubrequests int `json:"blocked,omitempty"`
+	// XHR lists the URLs the rendered page's scripts fetched with fetch()
+	// or XMLHttpRequest: data endpoints, not crawled.
+	XHR []string `json:"xhr,omitempty"`
 }
 
 // Summary totals a crawl.

@@ -86,6 +86,9 @@ const (
 	ClassOutOfScope = "out_of_scope"
 	// ClassParse: the body could not be decoded or parsed.
 	ClassParse = "parse"
+	// ClassRender: the browser could not render the page (it crashed or
+	// hung past the timeout) after all retries.
+	ClassRender = "render"
 )
 
 // Classes returns the closed set of failure classes: every value a crawl
@@ -98,7 +101,7 @@ func Classes() []string {
 		ClassRedirectLimit, ClassBadRedirect, ClassCanceled, ClassDenied, ClassInvalidURL,
 		ClassProxy, ClassOther,
 		ClassHTTP4xx, ClassHTTP5xx, ClassRobots, ClassRobotsUnavailable, ClassOutOfScope,
-		ClassParse,
+		ClassParse, ClassRender,
 	}
 }
 
@@ -116,7 +119,7 @@ func Retryable(c string) bool {
 // again for: the Retryable fetch classes, a 429 or 5xx answer, and an
 // unavailable robots.txt. The slice is the caller's.
 func RetryClasses() []string {
-	return []string{ClassTimeout, ClassConnect, ClassReset, ClassProxy, ClassHTTP429, ClassHTTP5xx, ClassRobotsUnavailable}
+	return []string{ClassTimeout, ClassConnect, ClassReset, ClassProxy, ClassHTTP429, ClassHTTP5xx, ClassRobotsUnavailable, ClassRender}
 }
 
 // Error is the error type returned by Client.Fetch and Client.Get.

@@ -1,0 +1,143 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/urlnorm"
+)
+
+// Renderer loads a page in a browser, runs its scripts and returns the DOM
+// they built. render.Browser (package render, on Chromium) implements it;
+// a library user may plug in another, such as a remote rendering service.
+//
+// The crawler fetches the page itself first, through its own lease,
+// robots.txt check, politeness and Fetcher; Render gets that response as
+// req.Document and serves it to the browser, so the page is fetched once.
+// Every other request the page makes must be checked with req.Check and
+// fetched with req.Subfetch (or blocked), so that robots.txt, the
+// private-address guard, the crawl's headers, cookies and proxy hold for
+// the browser too. Render is called from many workers at once and must be
+// safe for concurrent use; it bounds its own concurrency (tabs), waiting
+// under ctx for a free tab. An error with a Temporary method that
+// reports true (anywhere in its chain) is worth another attempt, within
+// Config.Retries (the browser crashed or hung); any other fails the page
+// with class ClassRender.
+type Renderer interface {
+	Render(ctx context.Context, req *fetch.RenderRequest) (*fetch.Rendered, error)
+}
+
+// Render modes (Config.Render).
+const (
+	// RenderNever parses the HTML the server sent; no browser is used.
+	RenderNever = "never"
+	// RenderAlways renders every HTML page fetched as a page (not assets,
+	// not error pages) with Config.Renderer and parses the rendered DOM.
+	RenderAlways = "always"
+)
+
+// ClassRender: the page could not be rendered (the browser failed, or
+// hung past the timeout) after all retries.
+const ClassRender = fetch.ClassRender
+
+// RenderObserver is an optional interface of an Observer: it is told
+// about the requests each rendered page made (for metrics: their outcome
+// and the bytes they brought).
+type RenderObserver interface {
+	PageRendered(subs []fetch.Subrequest)
+}
+
+// subfetcher is the method of a Fetcher (such as *fetch.Client) that
+// sends a browser's subrequests through it.
+type subfetcher interface {
+	Subfetch(ctx context.Context, req *http.Request) (*fetch.Response, error)
+}
+
+// render renders the current page, fetched as resp, when the crawl asks
+// for it, and returns the body and content type to parse and the base URL
+// of its links. With stop set, the URL's outcome is *out (retried, cut
+// off or recorded as failed) and nothing is to be parsed.
+func (w *worker) render(ctx context.Context, out *frontier.Outcome, res *Result, req frontier.Request, resp *fetch.Response, base *url.URL) (body []byte, ctype string, _ *url.URL, stop bool) {
+	c := w.c
+	body, ctype = resp.Body, resp.ContentType
+	if c.cfg.Render != RenderAlways || c.cfg.Renderer == nil {
+		return body, ctype, base, false
+	}
+	rr := &fetch.RenderRequest{Document: resp, Check: w.subCheck}
+	if sf, ok := c.cfg.Fetcher.(subfetcher); ok {
+		rr.Subfetch = sf.Subfetch
+	}
+	start := time.Now()
+	rd, err := c.cfg.Renderer.Render(ctx, rr)
+	res.RenderMS = time.Since(start).Milliseconds()
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			*out = c.cutOff(*out)
+		case temporary(err) && req.Attempts < c.cfg.Retries:
+			c.cfg.Observer.Retried(ClassRender)
+			*out = c.retry(*out, req.Attempts, 0)
+		default:
+			res.Error, res.Detail = ClassRender, err.Error()
+			*out = w.finish(ctx, *out, res)
+		}
+		return nil, "", nil, true
+	}
+	if ro, ok := c.cfg.Observer.(RenderObserver); ok {
+		ro.PageRendered(rd.Subrequests)
+	}
+	w.rendered = rd
+	res.Rendered = true
+	res.Subrequests = len(rd.Subrequests)
+	for _, s := range rd.Subrequests {
+		if s.Result != fetch.SubAllowed {
+			res.BlockedSubrequests++
+		}
+		if s.XHR() {
+			res.XHR = append(res.XHR, s.URL)
+		}
+	}
+	if rd.NavigatedTo != "" {
+		// The page navigated away by itself: recorded as a redirect, and
+		// the target queued as one is, checked like any link.
+		if canon, err := c.cfg.Normalizer.Canonical(rd.NavigatedTo); err == nil && canon != req.URL {
+			res.RedirectTo = canon
+			out.Links = w.follow(req, req.Depth, []string{canon})
+			*out = w.finish(ctx, *out, res)
+			return nil, "", nil, true
+		}
+	}
+	if u, err := url.Parse(rd.FinalURL); err == nil && rd.FinalURL != "" {
+		base = u
+	}
+	return rd.Body, "text/html; charset=utf-8", base, false
+}
+
+// subCheck checks a subrequest of a rendered page against robots.txt of
+// its host, as Google's renderer does. Scope is not checked: a page's
+// scripts and styles may come from elsewhere, and they are not crawled.
+func (w *worker) subCheck(ctx context.Context, u *url.URL) error {
+	c := w.c
+	if c.cfg.Robots == nil {
+		return nil
+	}
+	d, err := c.cfg.Robots.Check(ctx, u)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return &hopError{class: ClassRobots, detail: "robots.txt disallows " + urlnorm.Redact(u.String())}
+	}
+	return nil
+}
+
+// temporary reports whether a Renderer's error is worth another attempt.
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
