@@ -29,7 +29,7 @@ var rules = map[string][]string{
 	// The command wires everything; it leaves the test helpers to tests.
 	"cmd/crawl": {
 		"crawler", "fetch", "frontier", "frontier/disk", "frontier/redis",
-		"metrics", "output", "parse", "progress", "robots", "session", "sitemap", "urlnorm",
+		"metrics", "output", "parse", "progress", "proxy", "robots", "session", "sitemap", "urlnorm",
 	},
 	// An example program is a user of the library, as a user's would be.
 	"examples/products": {"crawler", "output", "parse", "testsite"},
@@ -52,8 +52,10 @@ var rules = map[string][]string{
 	"frontier/frontiertest":    {"frontier"},
 
 	"parse":   {"urlnorm"},
-	"metrics": {"fetch"},
+	"metrics": {"fetch", "proxy"},
 	"session": {"fetch"},
+	// The proxy pool is a fetch.Options.Proxy and fetch.ProxyFeedback.
+	"proxy": {"fetch"},
 
 	// Leaves.
 	"fetch":             nil,
