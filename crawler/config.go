@@ -222,6 +222,23 @@ type Config struct {
 	// crawl. A Fetcher of Config's own keeps its own cookies, if any. Nil
 	// means no cookie kept. [--session, --cookies, --save-cookies, none]
 	Jar http.CookieJar
+	// Login, when not nil, logs the crawl in to a site (login.Form fills
+	// and submits a login form): before the first page of the login URL's
+	// host is fetched, and again, once, whenever a page shows the session
+	// is over (Login.Expired), after which that page is fetched again
+	// without being recorded twice (up to three times; then it is
+	// recorded as it is). Its requests go through the Fetcher
+	// under the lease of the page that needed them, checked against scope
+	// and robots.txt, and the page is then put back for its host's next
+	// slot. A login that fails twice in a row stops the crawl with an
+	// error wrapping ErrLogin. It needs Jar (or a Fetcher of Config's own
+	// that keeps cookies). Nil means none. [login: in the config file]
+	Login Login
+	// LoginSkipFirst skips the first login: the crawl logs in only once a
+	// page shows the session over. Set it when Jar already holds the
+	// session (restored from a stopped crawl, shared by a fleet).
+	// [false]
+	LoginSkipFirst bool
 	// Assets also fetches the in-scope assets each parsed page embeds
 	// (parse.Page.Assets: images, scripts, stylesheets, media, iframes),
 	// whatever MaxDepth says. Assets are recorded with Result.Asset set,
@@ -398,6 +415,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BasicAuth != nil && c.BasicAuth.Username() == "" {
 		return bad("auth", "has no user name")
+	}
+	if c.Login != nil && c.Jar == nil && c.Fetcher == nil {
+		return bad("login", "needs a cookie jar to keep the session in (--session)")
 	}
 	return nil
 }

@@ -141,6 +141,9 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Summary, error) {
 // its own).
 func (c *Crawler) run(ctx context.Context, h Handler, grace time.Duration, seeds []string) (_ Summary, err error) {
 	r := c.newRun(h)
+	if r.session, err = c.newSession(); err != nil {
+		return Summary{}, err
+	}
 	c.cur.Store(r)
 	defer func() {
 		// Whatever stopped the crawl, nothing it recorded stays in a buffer.
@@ -415,6 +418,14 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		out.HostDelay = d.CrawlDelay
 	}
 
+	var gen uint64 // the login session the fetch happens under
+	if r.session != nil {
+		var ok bool
+		if gen, out, ok = w.sessionFor(ctx, req, out); !ok {
+			return out
+		}
+	}
+
 	c.cfg.Observer.FetchStarted()
 	r.inFlight.Add(1)
 	res.FetchedAt = time.Now().UTC()
@@ -451,6 +462,11 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		res.DurationMS = time.Since(res.FetchedAt).Milliseconds()
 	}
 	c.cfg.Observer.FetchFinished(res.Status, class, res.Bytes, time.Since(res.FetchedAt))
+	if r.session != nil && err == nil {
+		if o, handled := w.expiredPage(ctx, req, out, resp, gen); handled {
+			return o
+		}
+	}
 
 	if w.redirectTo != "" && err == nil && (resp == nil || resp.Status >= 300 && resp.Status < 400) {
 		// A redirect to another host: the target is queued as a link is,

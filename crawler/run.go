@@ -40,6 +40,9 @@ type run struct {
 
 	// ignored holds the query parameters learned from rel=canonical.
 	ignored urlnorm.IgnoredParams
+
+	// session is the login state, when Config.Login is set; nil otherwise.
+	session *session
 }
 
 // newRun builds the state of a run whose records go to h.

@@ -29,7 +29,7 @@ var rules = map[string][]string{
 	// The command wires everything; it leaves the test helpers to tests.
 	"cmd/crawl": {
 		"crawler", "fetch", "frontier", "frontier/disk", "frontier/redis",
-		"metrics", "output", "parse", "progress", "proxy", "robots", "session", "sitemap", "urlnorm",
+		"login", "metrics", "output", "parse", "progress", "proxy", "robots", "session", "sitemap", "urlnorm",
 	},
 	// An example program is a user of the library, as a user's would be.
 	"examples/products": {"crawler", "output", "parse", "testsite"},
@@ -39,6 +39,8 @@ var rules = map[string][]string{
 	// backend, which its caller chooses.
 	"crawler": {"fetch", "frontier", "parse", "robots", "sitemap", "urlnorm"},
 	"output":  {"crawler", "fetch", "parse"},
+	// A form login is a crawler.Login, handed the crawl's Fetcher.
+	"login": {"crawler", "fetch", "parse", "urlnorm"},
 
 	"output/mirrortest": {"parse"},
 

@@ -1,0 +1,160 @@
+package crawler_test
+
+import (
+	"context"
+	"errors"
+	"net/http/cookiejar"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/login"
+	"github.com/hivecrawl/crawl/testsite"
+)
+
+// loginCrawl crawls the login host of a testsite.Sessions with a form
+// login and returns the records by URL and Run's error.
+func loginCrawl(t *testing.T, site *testsite.Sessions, cfg login.Config, mutate func(*crawler.Config)) (map[string][]crawler.Result, error) {
+	t.Helper()
+	form, err := login.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	var (
+		mu      sync.Mutex
+		records = map[string][]crawler.Result{}
+	)
+	c := crawler.DefaultConfig()
+	c.Rate, c.Concurrency, c.PerHost = 0, 8, 2
+	c.Jar, c.Login = jar, form
+	c.Handler = crawler.HandlerFunc(func(_ context.Context, p *crawler.Page) error {
+		mu.Lock()
+		defer mu.Unlock()
+		records[p.Result.URL] = append(records[p.Result.URL], *p.Result)
+		return nil
+	})
+	if mutate != nil {
+		mutate(&c)
+	}
+	cr, err := crawler.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cr.Run(context.Background(), site.Login+"/")
+	return records, err
+}
+
+func startSessions(t *testing.T, opts testsite.SessionsOptions) *testsite.Sessions {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	site := testsite.NewSessions(opts)
+	if err := site.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return site
+}
+
+// TestLogin crawls a host whose pages want a session from its login form
+// (with a CSRF token) and that logs a session out after three pages: the
+// crawl logs in first, logs in again each time the session is over (once
+// for the workers that find it over together: three logins for eight
+// pages), and records every page once, with 200, none of them the login
+// form.
+func TestLogin(t *testing.T) {
+	site := startSessions(t, testsite.SessionsOptions{Pages: 8, LogoutAfter: 3})
+	records, err := loginCrawl(t, site, login.Config{
+		URL: site.Login + "/login", Fields: map[string]string{"user": "alice"}, Password: "s3cret",
+		Success: "a.logout", Expired: "form#login",
+	}, nil)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	served := site.Served()
+	for _, p := range site.Pages() {
+		if !strings.HasPrefix(p, site.Login) {
+			continue
+		}
+		if served[p] != 1 {
+			t.Errorf("%s served %d times, want 1", p, served[p])
+		}
+		if rs := records[p]; len(rs) != 1 || rs[0].Status != 200 || rs[0].Error != "" || strings.Contains(rs[0].Title, "Log in") {
+			t.Errorf("%s recorded as %+v, want once with 200", p, rs)
+		}
+	}
+	if got := site.Logins(); got != 3 {
+		t.Errorf("%d logins, want 3 (one per three pages)", got)
+	}
+	for i, f := range site.LoginForms() {
+		if f["csrf"] != 1 || f["user"] != 1 || f["pw"] != 1 || f["remember"] != 1 || f["go"] != 1 || len(f) != 5 {
+			t.Errorf("login form %d sent fields %v, want csrf, user, pw, remember and go once each", i, f)
+		}
+	}
+}
+
+// TestLoginFails checks that a login that never works stops the crawl
+// after two attempts, with an error wrapping crawler.ErrLogin that says
+// why and shows no password, and that a login refused by robots.txt or
+// out of scope is one that fails.
+func TestLoginFails(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  testsite.SessionsOptions
+		path  string
+		scope string
+		want  string
+		posts int
+	}{
+		{"success never shows", testsite.SessionsOptions{Success: "<p>welcome</p>"}, "/login", "", `success "a.logout" not found`, 2},
+		{"robots.txt", testsite.SessionsOptions{}, "/private/login", "", "robots.txt disallows", 0},
+		{"scope", testsite.SessionsOptions{}, "/login", `^http://[^/]+/p/`, "out of the crawl's scope", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			site := startSessions(t, tt.opts)
+			_, err := loginCrawl(t, site, login.Config{URL: site.Login + tt.path, Fields: map[string]string{"user": "alice"},
+				Password: "s3cret", Success: "a.logout"}, func(c *crawler.Config) {
+				if tt.scope != "" {
+					c.Include = []*regexp.Regexp{regexp.MustCompile(tt.scope)}
+				}
+			})
+			if !errors.Is(err, crawler.ErrLogin) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run: %v, want ErrLogin saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if got := len(site.LoginForms()); got != tt.posts {
+				t.Errorf("%d login forms posted, want %d", got, tt.posts)
+			}
+			if site.Logins() != tt.posts {
+				t.Errorf("%d logins the site took, want %d", site.Logins(), tt.posts)
+			}
+			for p, n := range site.Served() {
+				if strings.HasPrefix(p, site.Login) {
+					t.Errorf("%s served %d times without a login", p, n)
+				}
+			}
+		})
+	}
+}
+
+// TestLoginNeedsJar checks that a login without a cookie jar is a config
+// error.
+func TestLoginNeedsJar(t *testing.T) {
+	form, err := login.New(login.Config{URL: "http://127.0.0.1/login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := crawler.DefaultConfig()
+	c.Login = form
+	var ce *crawler.ConfigError
+	if err := c.Validate(); !errors.As(err, &ce) || ce.Field != "login" {
+		t.Fatalf("Validate: %v, want a ConfigError on login", err)
+	}
+}
