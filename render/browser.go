@@ -264,6 +264,18 @@ func (b *Browser) start() (*instance, error) {
 		acancel()
 		return nil, fmt.Errorf("render: start the browser: %w", err)
 	}
+	if c := chromedp.FromContext(bctx); c != nil && c.Browser != nil {
+		// A browser that dies ends its context at once, so that the pages
+		// it held fail now rather than at their timeout.
+		lost := c.Browser.LostConnection
+		go func() {
+			select {
+			case <-lost:
+				bcancel()
+			case <-bctx.Done():
+			}
+		}()
+	}
 	return &instance{ctx: bctx, cancel: func() {
 		bcancel()
 		acancel()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // AppOptions configures an App. The zero value is an app of 8 item
@@ -23,6 +24,9 @@ type AppOptions struct {
 	// address a crawl with --deny-private must not reach. Empty means
 	// "http://169.254.169.254/latest/meta-data/".
 	Private string
+	// Latency delays each /api/route answer, so that a page stays
+	// rendering a while. Zero means none.
+	Latency time.Duration
 }
 
 func (o AppOptions) withDefaults() AppOptions {
@@ -213,6 +217,13 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
 		fmt.Fprint(w, "\x89PNG\r\n\x1a\n")
 	case p == "/api/route":
+		if a.opts.Latency > 0 {
+			select {
+			case <-time.After(a.opts.Latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		rt, ok := a.route(r.URL.Query().Get("path"))
 		if !ok {
 			http.NotFound(w, r)

@@ -81,6 +81,7 @@ type options struct {
 	pipelineOptions `yaml:",inline"` // rules and outputs: pipeline.go
 	requestOptions  `yaml:",inline"` // headers and credentials: request.go
 	fleetOptions    `yaml:",inline"` // a crawl shared in Redis: fleet.go
+	renderOptions   `yaml:",inline"` // headless rendering: render.go
 }
 
 // defaultOptions are the options before the config file and the flags:
@@ -109,6 +110,7 @@ func defaultOptions() options {
 type flagGroups struct {
 	all                                                   *pflag.FlagSet
 	input, scope, polite, request, output, fleet, metrics *pflag.FlagSet
+	render                                                *pflag.FlagSet
 }
 
 // titled lists the groups in --help's order.
@@ -121,7 +123,7 @@ func (g *flagGroups) titled() []struct {
 		fs    *pflag.FlagSet
 	}{
 		{"Input", g.input}, {"Scope", g.scope}, {"Politeness and limits", g.polite},
-		{"Headers and authentication", g.request}, {"Output", g.output}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
+		{"Headers and authentication", g.request}, {"Output", g.output}, {"Rendering", g.render}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
 	}
 }
 
@@ -133,7 +135,8 @@ func newFlags(o *options) *flagGroups {
 		return fs
 	}
 	g := &flagGroups{all: set("crawl"), input: set("input"), scope: set("scope"), polite: set("politeness"),
-		request: set("request"), output: set("output"), fleet: set("fleet"), metrics: set("metrics")}
+		request: set("request"), output: set("output"), fleet: set("fleet"), metrics: set("metrics"),
+		render: set("render")}
 
 	g.input.BoolVarP(&o.Help, "help", "h", false, "print this help and exit")
 	g.input.BoolVarP(&o.Version, "version", "V", false, "print the version and exit")
@@ -179,6 +182,7 @@ func newFlags(o *options) *flagGroups {
 	o.pipelineOptions.addFlags(g)
 	o.requestOptions.addFlags(g)
 	o.fleetOptions.addFlags(g)
+	o.renderOptions.addFlags(g)
 	for _, t := range g.titled() {
 		g.all.AddFlagSet(t.fs)
 	}
@@ -454,6 +458,9 @@ func (o *options) validate() error {
 		return err
 	}
 	if err := o.fleetOptions.validate(o.State); err != nil {
+		return err
+	}
+	if err := o.renderOptions.validateRender(*o); err != nil {
 		return err
 	}
 	if len(o.Seeds) == 0 && o.State == "" && o.Frontier == "" {

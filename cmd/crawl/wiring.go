@@ -101,6 +101,9 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 	}
 	w.closers = append(w.closers, w.pipe.close)
 	w.cfg.Extractor = w.pipe.extractor
+	if err := o.setupRender(w, o, log); err != nil {
+		return w, err
+	}
 	// The page records are written last, once the other outputs have the
 	// page; the crawler counts them for the summary.
 	w.cfg.Handler = crawler.Handlers(append(w.pipe.handlers, w.records)...)

@@ -29,7 +29,7 @@ var rules = map[string][]string{
 	// The command wires everything; it leaves the test helpers to tests.
 	"cmd/crawl": {
 		"crawler", "fetch", "frontier", "frontier/disk", "frontier/redis",
-		"login", "metrics", "output", "parse", "progress", "proxy", "robots", "session", "sitemap", "urlnorm",
+		"login", "metrics", "output", "parse", "progress", "proxy", "render", "robots", "session", "sitemap", "urlnorm",
 	},
 	// An example program is a user of the library, as a user's would be.
 	"examples/products": {"crawler", "output", "parse", "testsite"},
@@ -58,6 +58,8 @@ var rules = map[string][]string{
 	"session": {"fetch"},
 	// The proxy pool is a fetch.Options.Proxy and fetch.ProxyFeedback.
 	"proxy": {"fetch"},
+	// The renderer gets pages and the way to fetch for them in fetch types.
+	"render": {"fetch"},
 
 	// Leaves.
 	"fetch":             nil,

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hivecrawl/crawl/render"
+	"github.com/hivecrawl/crawl/testsite"
+)
+
+// needBrowser skips a test without a browser, except under CI=true.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := render.Find(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs a browser (.ci/run installs chromium): %v", err)
+		}
+		t.Skipf("no browser: %v", err)
+	}
+}
+
+// renderRecord is the part of a JSON-lines record the render tests read.
+type renderRecord struct {
+	URL         string   `json:"url"`
+	Error       string   `json:"error"`
+	Title       string   `json:"title"`
+	Rendered    bool     `json:"rendered"`
+	Subrequests int      `json:"subrequests"`
+	Blocked     int      `json:"blocked"`
+	XHR         []string `json:"xhr"`
+}
+
+// renderRecords reads the JSON-lines records of path, by URL path; a URL
+// recorded twice fails the test.
+func renderRecords(t *testing.T, path, base string) map[string]renderRecord {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := make(map[string]renderRecord)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r renderRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%v: %q", err, sc.Text())
+		}
+		p := strings.TrimPrefix(r.URL, base)
+		if _, dup := out[p]; dup {
+			t.Errorf("%s recorded twice", p)
+		}
+		out[p] = r
+	}
+	return out
+}
+
+// TestRenderAlways crawls the test app with --render always: every route
+// (the late ones, linked only by a timer, included) and every server page
+// is reached and recorded once, each document fetched once; no
+// robots-disallowed path, image or font is requested; the price that
+// exists only in the rendered DOM is extracted.
+func TestRenderAlways(t *testing.T) {
+	needBrowser(t)
+	app := testsite.NewApp(testsite.AppOptions{Items: 3, Pages: 3})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "rules.yaml")
+	rules := "rules:\n  - name: item\n    url: '/app/item/'\n    fields:\n      - name: price\n        selector: .price\n"
+	if err := os.WriteFile(cfg, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, items := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "items.jsonl")
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"--config", cfg, "--items", items, "--render", "always", "--render-tabs", "2",
+		"--rate", "0", "--quiet", "-o", out, srv.URL + "/"}, &bytes.Buffer{}, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	recs := renderRecords(t, out, srv.URL)
+	hits := app.Hits()
+	for _, p := range append(app.AppRoutes(), app.ServerPages()...) {
+		r, ok := recs[p]
+		switch {
+		case !ok:
+			t.Errorf("%s not reached", p)
+		case r.Error != "" || !r.Rendered:
+			t.Errorf("%s: error %q, rendered %v", p, r.Error, r.Rendered)
+		case hits[p] != 1:
+			t.Errorf("%s fetched %d times, want once", p, hits[p])
+		}
+	}
+	if r := recs["/app/item/1"]; r.Title != "Item 1" || len(r.XHR) != 1 || !strings.Contains(r.XHR[0], "/api/route") || r.Blocked == 0 {
+		t.Errorf("/app/item/1's record: %+v", r)
+	}
+	if d := app.Disallowed(); len(d) > 0 {
+		t.Errorf("robots-disallowed paths requested: %v", d)
+	}
+	if m := app.Media(); len(m) > 0 {
+		t.Errorf("images or fonts requested: %v", m)
+	}
+	data, err := os.ReadFile(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if !bytes.Contains(data, []byte(`"price":"`+app.Price(i)+`"`)) {
+			t.Errorf("no item with price %s in:\n%s", app.Price(i), data)
+		}
+	}
+}
+
+// TestRenderNever crawls the same app without a browser: the server pages
+// and the empty shell of /app/, nothing the app's script would show.
+func TestRenderNever(t *testing.T) {
+	app := testsite.NewApp(testsite.AppOptions{Items: 3, Pages: 3})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"--rate", "0", "--quiet", "-o", out, srv.URL + "/"}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	recs := renderRecords(t, out, srv.URL)
+	want := append(app.ServerPages(), "/app/")
+	var got []string
+	for p, r := range recs {
+		got = append(got, p)
+		if r.Rendered {
+			t.Errorf("%s rendered", p)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("reached %v, want %v", got, want)
+	}
+	if h := app.Hits()["/static/app.js"]; h != 0 {
+		t.Errorf("app.js fetched %d times", h)
+	}
+}
+
+// chromiumUnder returns the pids of the browser processes descending from
+// pid, read from /proc.
+func chromiumUnder(t *testing.T, pid int) []int {
+	t.Helper()
+	parent := map[int]int{}
+	names := map[int]string{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		pp, _ := strconv.Atoi(f[1])
+		parent[p], names[p] = pp, s[strings.IndexByte(s, '(')+1:i]
+	}
+	var out []int
+	for p := range parent {
+		for a := parent[p]; a > 1; a = parent[a] {
+			if a == pid {
+				if strings.Contains(names[p], "chrom") {
+					out = append(out, p)
+				}
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// alive returns those of pids that still run (zombies aside).
+func alive(pids []int) []int {
+	var out []int
+	for _, p := range pids {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// waitGone waits (a hang guard, not a timing assertion) for the processes
+// to end, and fails the test if some are left.
+func waitGone(t *testing.T, pids []int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(alive(pids)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if left := alive(pids); len(left) > 0 {
+		for _, p := range left {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		t.Errorf("browser processes left after crawl ended: %v", left)
+	}
+}
+
+// TestRenderBrowserLifetime kills the browser in the middle of a crawl
+// (the crawl restarts it and retries the pages it held: none is lost),
+// then stops crawls with SIGINT and with SIGKILL: no browser process
+// outlives either.
+func TestRenderBrowserLifetime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a browser")
+	}
+	needBrowser(t)
+	app := testsite.NewApp(testsite.AppOptions{Items: 6, Pages: 2, Latency: 150 * time.Millisecond})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	t.Run("browser killed", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out.jsonl")
+		cmd, stderr, exited := startBinary(t, "--render", "always", "--render-tabs", "2", "--rate", "0", "--quiet",
+			"--retries", "3", "-o", out, srv.URL+"/")
+		var first []int
+		waitFor(t, "a browser rendering", exited, stderr, func() bool {
+			first = chromiumUnder(t, cmd.Process.Pid)
+			return len(first) > 0 && app.Hits()["/api/route"] >= 2
+		})
+		main := first[0] // the lowest pid: the browser's own process
+		for _, p := range first {
+			if parentOf(p) == cmd.Process.Pid {
+				main = p
+			}
+		}
+		if err := syscall.Kill(main, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if code := waitExit(t, exited, stderr); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, stderr.String())
+		}
+		recs := renderRecords(t, out, srv.URL)
+		for _, p := range append(app.AppRoutes(), app.ServerPages()...) {
+			if r, ok := recs[p]; !ok || r.Error != "" || !r.Rendered {
+				t.Errorf("%s: %+v (reached %v)", p, r, ok)
+			}
+		}
+		waitGone(t, first)
+	})
+
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.jsonl")
+			cmd, stderr, exited := startBinary(t, "--render", "always", "--render-tabs", "2", "--rate", "0", "--quiet",
+				"--grace", "2s", "-o", out, srv.URL+"/")
+			var procs []int
+			waitFor(t, "a browser rendering", exited, stderr, func() bool {
+				procs = chromiumUnder(t, cmd.Process.Pid)
+				return len(procs) > 1
+			})
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			code := waitExit(t, exited, stderr)
+			if sig == syscall.SIGINT && code != exitInterrupted {
+				t.Errorf("exit %d after SIGINT, want %d:\n%s", code, exitInterrupted, stderr.String())
+			}
+			waitGone(t, procs)
+		})
+	}
+}
+
+// parentOf returns the parent pid of pid, or 0.
+func parentOf(pid int) int {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	pp, _ := strconv.Atoi(f[1])
+	return pp
+}
