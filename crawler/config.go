@@ -222,6 +222,19 @@ type Config struct {
 	// crawl. A Fetcher of Config's own keeps its own cookies, if any. Nil
 	// means no cookie kept. [--session, --cookies, --save-cookies, none]
 	Jar http.CookieJar
+	// Proxy, when not nil, chooses the proxy of every request of the
+	// default Fetcher: pages, redirect hops, robots.txt and sitemaps (see
+	// fetch.Options.Proxy); proxy.Pool.Proxy rotates over a pool. With
+	// DenyPrivate, the target host is resolved and checked before the
+	// request is handed to the proxy. Nil means no proxy (the environment
+	// is never read). [--proxy, --proxy-file, none]
+	Proxy func(*http.Request) (*url.URL, error)
+	// ProxyFeedback, when not nil, is told the outcome of each request
+	// through a proxy and may blame the proxy: the request then fails with
+	// class "proxy", retried within Retries (through another proxy, when
+	// the feedback benched this one, as a *proxy.Pool does). Nil means
+	// none. [with --proxy or --proxy-file: the pool]
+	ProxyFeedback fetch.ProxyFeedback
 	// Login, when not nil, logs the crawl in to a site (login.Form fills
 	// and submits a login form): before the first page of the login URL's
 	// host is fetched, and again, once, whenever a page shows the session

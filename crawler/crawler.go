@@ -49,6 +49,8 @@ func New(cfg Config) (*Crawler, error) {
 			MaxConnsPerHost: cfg.PerHost,
 			DenyPrivate:     cfg.DenyPrivate,
 			Jar:             cfg.Jar,
+			Proxy:           cfg.Proxy,
+			ProxyFeedback:   cfg.ProxyFeedback,
 		}
 		if cfg.Header != nil || cfg.BasicAuth != nil {
 			opts.Header, opts.SecretHeaders = cfg.Header, cfg.SecretHeaders

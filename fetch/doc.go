@@ -5,8 +5,9 @@
 // records and metric labels.
 //
 // A Client owns one tuned *http.Transport (keep-alive on, a per-host
-// connection cap, connect, header and whole-request timeouts) and no cookie
-// jar. It reads no environment variables: in particular no proxy is used.
+// connection cap, connect, header and whole-request timeouts). It reads no
+// environment variables: a proxy is used only when Options.Proxy chooses
+// one, per request, and then Options.ProxyFeedback may learn each outcome.
 // With Options.DenyPrivate it refuses, after DNS resolution, to connect to
 // any address that is not public (see PublicAddr), so that a page cannot
 // steer the crawler into the network it runs in.

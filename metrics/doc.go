@@ -9,6 +9,7 @@
 // 1xx to 5xx), all initialised at zero so dashboards see every series from
 // the first scrape.
 //
-// Package metrics imports one package of this module, the leaf fetch, for
-// the closed set of failure classes its labels take (fetch.Classes).
+// Package metrics imports two packages of this module, for the closed sets
+// its labels take: the leaf fetch (fetch.Classes) and proxy
+// (proxy.Results); *Metrics is also a proxy.Observer.
 package metrics

@@ -77,6 +77,7 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	size      prometheus.Histogram
 	bytes     prometheus.Counter
+	render    *prometheus.CounterVec
 	scraped   *scraped // crawl_links_dropped_total and the frontier gauges
 }
 
@@ -140,6 +141,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 			Help: "Body bytes read (decompressed), over all fetches.",
 		}),
 		scraped: newScraped(opts.StatsTimeout),
+		render:  newRenderRequests(),
 	}
 	for i, c := range StatusClasses {
 		m.responses[i] = responses.WithLabelValues(c)
@@ -152,7 +154,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.inFlight, m.done, m.failed, responses, m.retries, m.robots, m.waited,
-		m.duration, m.size, m.bytes, buildInfo, m.scraped,
+		m.duration, m.size, m.bytes, buildInfo, m.scraped, m.render,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

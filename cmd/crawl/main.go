@@ -139,6 +139,9 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 	}
 	cfg := w.cfg
 	cfg.Observer = m
+	if err := o.proxyOptions.apply(&cfg, log, m); err != nil {
+		return err
+	}
 	if o.MetricsAddr != "" {
 		stopServer, err := serveMetrics(o.MetricsAddr, reg, log)
 		if err != nil {

@@ -80,6 +80,7 @@ type options struct {
 
 	pipelineOptions `yaml:",inline"` // rules and outputs: pipeline.go
 	requestOptions  `yaml:",inline"` // headers and credentials: request.go
+	proxyOptions    `yaml:",inline"` // proxies: proxy.go
 	fleetOptions    `yaml:",inline"` // a crawl shared in Redis: fleet.go
 	renderOptions   `yaml:",inline"` // headless rendering: render.go
 }
@@ -109,6 +110,7 @@ func defaultOptions() options {
 // defined in its group; all holds every flag, for parsing.
 type flagGroups struct {
 	all                                                   *pflag.FlagSet
+	proxy                                                 *pflag.FlagSet
 	input, scope, polite, request, output, fleet, metrics *pflag.FlagSet
 	render                                                *pflag.FlagSet
 }
@@ -123,7 +125,7 @@ func (g *flagGroups) titled() []struct {
 		fs    *pflag.FlagSet
 	}{
 		{"Input", g.input}, {"Scope", g.scope}, {"Politeness and limits", g.polite},
-		{"Headers and authentication", g.request}, {"Output", g.output}, {"Rendering", g.render}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
+		{"Headers and authentication", g.request}, {"Proxies", g.proxy}, {"Output", g.output}, {"Rendering", g.render}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
 	}
 }
 
@@ -135,7 +137,7 @@ func newFlags(o *options) *flagGroups {
 		return fs
 	}
 	g := &flagGroups{all: set("crawl"), input: set("input"), scope: set("scope"), polite: set("politeness"),
-		request: set("request"), output: set("output"), fleet: set("fleet"), metrics: set("metrics"),
+		request: set("request"), proxy: set("proxy"), output: set("output"), fleet: set("fleet"), metrics: set("metrics"),
 		render: set("render")}
 
 	g.input.BoolVarP(&o.Help, "help", "h", false, "print this help and exit")
@@ -181,6 +183,7 @@ func newFlags(o *options) *flagGroups {
 
 	o.pipelineOptions.addFlags(g)
 	o.requestOptions.addFlags(g)
+	o.proxyOptions.addFlags(g)
 	o.fleetOptions.addFlags(g)
 	o.renderOptions.addFlags(g)
 	for _, t := range g.titled() {
@@ -444,6 +447,9 @@ func (o *options) validate() error {
 		}
 	}
 	if err := o.validateRequest(); err != nil {
+		return err
+	}
+	if err := o.proxyOptions.validate(); err != nil {
 		return err
 	}
 	cfg := o.crawlerConfig()
