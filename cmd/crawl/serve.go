@@ -232,7 +232,7 @@ func confine(o *options, dir string) error {
 	}
 	for _, k := range []struct {
 		key, why string
-		set bool
+		set      bool
 	}{
 		{"state", "the server keeps each job's state", o.State != ""},
 		{"frontier", "the server decides where jobs run", o.Frontier != ""},
