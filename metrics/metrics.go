@@ -79,6 +79,7 @@ type Metrics struct {
 	bytes     prometheus.Counter
 	render    *prometheus.CounterVec
 	scraped   *scraped // crawl_links_dropped_total and the frontier gauges
+	proxies   *proxyMetrics
 }
 
 // New creates the collectors and registers them on reg. It does not
@@ -142,6 +143,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 		}),
 		scraped: newScraped(opts.StatsTimeout),
 		render:  newRenderRequests(),
+		proxies: newProxyMetrics(),
 	}
 	for i, c := range StatusClasses {
 		m.responses[i] = responses.WithLabelValues(c)
@@ -154,7 +156,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.inFlight, m.done, m.failed, responses, m.retries, m.robots, m.waited,
-		m.duration, m.size, m.bytes, buildInfo, m.scraped, m.render,
+		m.duration, m.size, m.bytes, buildInfo, m.scraped, m.render, m.proxies.requests, m.proxies.benched,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
