@@ -312,3 +312,44 @@ func TestProxyChooser(t *testing.T) {
 		t.Errorf("chooser canceled: %v, want class canceled", err)
 	}
 }
+
+// TestSubfetchThroughProxy: a renderer's subrequests take the same proxy
+// path as Fetch: through the proxy, judged by the feedback, and refused
+// before the proxy for a private target under DenyPrivate.
+func TestSubfetchThroughProxy(t *testing.T) {
+	site := proxySite(t)
+	p := newProxy(t, testsite.ProxyOptions{Hosts: hostsFor(site, "site.test:80")})
+	rec := &recorder{blame: map[int]bool{429: true}}
+	c := New(Options{Proxy: fixed(p.URL()), ProxyFeedback: rec, DenyPrivate: true})
+	c.resolve = func(context.Context, string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
+	}
+	sub := func(target string) (*Response, error) {
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Subfetch(context.Background(), req)
+	}
+	resp, err := sub("http://site.test/script.js")
+	if err != nil || string(resp.Body) != "page /script.js" {
+		t.Fatalf("Subfetch = %v, %v", resp, err)
+	}
+	if got := p.Requests(); len(got) != 1 || got[0].Target != "http://site.test/script.js" {
+		t.Errorf("proxy log %v", got)
+	}
+	if len(rec.results) != 1 || rec.results[0].Status != 200 {
+		t.Errorf("feedback %+v", rec.results)
+	}
+	p.SetStatus(429)
+	if _, err := sub("http://site.test/x.js"); ClassOf(err) != ClassProxy {
+		t.Errorf("through a 429 proxy: %v, want class proxy", err)
+	}
+	p.SetStatus(0)
+	if _, err := sub("http://127.0.0.1:9/x.js"); ClassOf(err) != ClassDenied {
+		t.Errorf("private target: %v, want class denied", err)
+	}
+	if n := len(p.Requests()); n != 2 {
+		t.Errorf("the proxy got %d requests, want 2", n)
+	}
+}

@@ -109,9 +109,15 @@ func (c *Client) Subfetch(ctx context.Context, req *http.Request) (*Response, er
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
 		return nil, newError(rawURL, ClassInvalidURL, errNotHTTP)
 	}
+	// As for Fetch: the proxy is chosen before the timeout counts.
+	pu, err := c.chooseProxy(ctx, req.URL)
+	if err != nil {
+		return nil, proxyFailed(ctx, ctx, rawURL, err)
+	}
 	reqCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	out := req.Clone(reqCtx)
+	pctx, hc := c.viaProxy(reqCtx, pu)
+	out := req.Clone(pctx)
 	out.URL.User = nil
 	out.RequestURI = ""
 	for _, k := range []string{"Cookie", "Cookie2", "Authorization", "Proxy-Authorization", "User-Agent", "Accept-Encoding", "Host", "Connection"} {
@@ -130,14 +136,29 @@ func (c *Client) Subfetch(ctx context.Context, req *http.Request) (*Response, er
 	}
 	out.Header.Set("User-Agent", c.opts.UserAgent)
 	c.setCredentials(out)
-	resp, err := c.hc.Do(out)
+	if pu != nil && c.opts.DenyPrivate {
+		if err := c.checkTarget(reqCtx, out.URL); err != nil {
+			return nil, newError(rawURL, classify(ctx, reqCtx, err), err)
+		}
+	}
+	resp, err := hc.Do(out)
 	if err != nil {
+		if pu != nil && ctx.Err() == nil {
+			if perr := c.judgeProxy(pu, out.URL, 0, nil, classify(ctx, reqCtx, err), err); perr != nil {
+				return nil, newError(rawURL, ClassProxy, perr)
+			}
+		}
 		return nil, newError(rawURL, classify(ctx, reqCtx, err), err)
 	}
 	defer resp.Body.Close()
 	body, truncated, err := c.readBody(resp.Body, resp.ContentLength, c.opts.MaxBodyBytes, false)
 	if err != nil {
 		return nil, newError(rawURL, classify(ctx, reqCtx, err), err)
+	}
+	if pu != nil && ctx.Err() == nil {
+		if perr := c.judgeProxy(pu, out.URL, resp.StatusCode, body, "", nil); perr != nil {
+			return nil, newError(rawURL, ClassProxy, perr)
+		}
 	}
 	r := &Response{
 		URL:         rawURL,

@@ -74,7 +74,8 @@ func (o SessionsOptions) withDefaults() SessionsOptions {
 //     request it gets, robots.txt included, and links nowhere.
 //
 // Each private host serves pages /, /p/1 … /p/{Pages-1}, each linking to
-// the next two, to the canary and to /away. Sessions counts what each host
+// the next two, to the canary (/linked/{n}) and to /away, which redirects
+// to the canary's /from-basic, /from-login or /from-header. Sessions counts what each host
 // served, so that a test can check that every page was fetched once.
 type Sessions struct {
 	opts SessionsOptions
@@ -198,7 +199,8 @@ func (s *Sessions) refuse(base string) {
 // page writes page path of the host at base, or a 404.
 func (s *Sessions) page(w http.ResponseWriter, r *http.Request, base string) {
 	if r.URL.Path == "/away" {
-		http.Redirect(w, r, s.Canary+"/from"+strings.TrimPrefix(base, "http://127.0.0."), http.StatusFound)
+		from := map[string]string{s.Basic: "basic", s.Login: "login", s.Header: "header"}[base]
+		http.Redirect(w, r, s.Canary+"/from-"+from, http.StatusFound)
 		return
 	}
 	if r.URL.Path == "/robots.txt" {

@@ -83,6 +83,7 @@ type options struct {
 	proxyOptions    `yaml:",inline"` // proxies: proxy.go
 	fleetOptions    `yaml:",inline"` // a crawl shared in Redis: fleet.go
 	renderOptions   `yaml:",inline"` // headless rendering: render.go
+	loginOptions    `yaml:",inline"` // a form login: login.go
 }
 
 // defaultOptions are the options before the config file and the flags:
@@ -445,6 +446,9 @@ func (o *options) validate() error {
 				return bad("bad regex %q: %v", re, err)
 			}
 		}
+	}
+	if err := o.validateLogin(); err != nil { // before validateRequest: it implies --session
+		return err
 	}
 	if err := o.validateRequest(); err != nil {
 		return err
