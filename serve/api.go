@@ -41,29 +41,49 @@ var webFiles embed.FS
 // web page at /, /metrics and /healthz.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.auth(h)) }
-	api("GET /api/v1/jobs", s.listJobs)
-	api("POST /api/v1/jobs", s.createJob)
-	api("GET /api/v1/jobs/{id}", s.getJob)
-	api("DELETE /api/v1/jobs/{id}", s.deleteJob)
-	api("POST /api/v1/jobs/{id}/pause", s.action(s.Pause))
-	api("POST /api/v1/jobs/{id}/resume", s.action(s.Resume))
-	api("POST /api/v1/jobs/{id}/cancel", s.action(s.Cancel))
-	api("GET /api/v1/jobs/{id}/pages", s.lines(PagesFile))
-	api("GET /api/v1/jobs/{id}/items", s.lines(ItemsFile))
-	api("GET /api/v1/jobs/{id}/log", s.lines(LogFile))
-	api("GET /api/v1/jobs/{id}/events", s.events)
-	api("GET /metrics", s.metricsHandler().ServeHTTP)
+	for _, r := range s.routes() {
+		if r.open {
+			mux.Handle(r.pattern, r.h)
+		} else {
+			mux.Handle(r.pattern, s.auth(r.h))
+		}
+	}
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API path: "+r.URL.Path)
 	})
-	// The page and the API's description carry no data: they are served
-	// without the token, which the page asks for.
+	// The page carries no data: it is served without the token, which it
+	// asks for.
 	web, _ := fs.Sub(webFiles, "web") // the embedded folder exists
-	mux.Handle("GET /api/v1/openapi.json", http.FileServerFS(web))
 	mux.Handle("GET /", http.FileServerFS(web))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return securityHeaders(mux)
+}
+
+// route is one of the server's endpoints; open ones need no token.
+type route struct {
+	pattern string
+	h       http.Handler
+	open    bool
+}
+
+// routes lists the endpoints that the OpenAPI file documents.
+func (s *Server) routes() []route {
+	web, _ := fs.Sub(webFiles, "web")
+	return []route{
+		{pattern: "GET /api/v1/jobs", h: http.HandlerFunc(s.listJobs)},
+		{pattern: "POST /api/v1/jobs", h: http.HandlerFunc(s.createJob)},
+		{pattern: "GET /api/v1/jobs/{id}", h: http.HandlerFunc(s.getJob)},
+		{pattern: "DELETE /api/v1/jobs/{id}", h: http.HandlerFunc(s.deleteJob)},
+		{pattern: "POST /api/v1/jobs/{id}/pause", h: s.action(s.Pause)},
+		{pattern: "POST /api/v1/jobs/{id}/resume", h: s.action(s.Resume)},
+		{pattern: "POST /api/v1/jobs/{id}/cancel", h: s.action(s.Cancel)},
+		{pattern: "GET /api/v1/jobs/{id}/pages", h: s.lines(PagesFile)},
+		{pattern: "GET /api/v1/jobs/{id}/items", h: s.lines(ItemsFile)},
+		{pattern: "GET /api/v1/jobs/{id}/log", h: s.lines(LogFile)},
+		{pattern: "GET /api/v1/jobs/{id}/events", h: http.HandlerFunc(s.events)},
+		{pattern: "GET /metrics", h: s.metricsHandler()},
+		{pattern: "GET /api/v1/openapi.json", h: http.FileServerFS(web), open: true},
+		{pattern: "GET /healthz", h: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }), open: true},
+	}
 }
 
 // securityHeaders keeps the page from being framed or sniffed.
@@ -77,7 +97,7 @@ func securityHeaders(h http.Handler) http.Handler {
 }
 
 // auth requires the bearer token, when the server has one.
-func (s *Server) auth(h http.HandlerFunc) http.Handler {
+func (s *Server) auth(h http.Handler) http.Handler {
 	if s.opts.Token == "" {
 		return h
 	}
@@ -89,7 +109,7 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <token>")
 			return
 		}
-		h(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

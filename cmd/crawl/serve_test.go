@@ -545,3 +545,46 @@ func TestServeStopResumes(t *testing.T) {
 		t.Errorf("%d pages refetched: a clean stop lets its requests finish", d)
 	}
 }
+
+// TestServeMetrics checks /metrics: each job's metrics carry its job
+// label, and an ended job's drop out after --keep-metrics.
+func TestServeMetrics(t *testing.T) {
+	site := testsite.New(testsite.Options{Pages: 40, LinksPerPage: 4, PageBytes: 256})
+	web := httptest.NewServer(site)
+	defer web.Close()
+	for _, tt := range []struct {
+		name string
+		keep time.Duration
+		kept bool
+	}{
+		{"kept", time.Hour, true},
+		{"dropped", time.Nanosecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, c := startService(t, serve.Options{KeepMetrics: tt.keep})
+			var ids []string
+			for range 2 {
+				j := c.submit(web.URL+"/", map[string]any{"rate": 0})
+				c.waitStatus(j.ID, serve.Finished)
+				ids = append(ids, j.ID)
+			}
+			code, data := c.do("GET", "/metrics", nil)
+			if code != http.StatusOK {
+				t.Fatalf("/metrics: %d", code)
+			}
+			text := string(data)
+			if !strings.Contains(text, "go_goroutines") {
+				t.Error("no process metrics")
+			}
+			for _, id := range ids {
+				line := regexp.MustCompile(`(?m)^crawl_requests_done_total\{job="` + id + `"\} (\d+)$`).FindStringSubmatch(text)
+				switch {
+				case tt.kept && (line == nil || line[1] == "0"):
+					t.Errorf("job %s: no crawl_requests_done_total with its label:\n%s", id, text)
+				case !tt.kept && strings.Contains(text, `job="`+id+`"`):
+					t.Errorf("job %s ended longer than --keep-metrics ago, still on /metrics", id)
+				}
+			}
+		})
+	}
+}
