@@ -2,12 +2,16 @@ package render_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/render"
@@ -105,5 +109,93 @@ func TestRenderApp(t *testing.T) {
 	}
 	if blocked != 1 {
 		t.Errorf("blocked by robots: %d, want 1 (%+v)", blocked, rd.Subrequests)
+	}
+}
+
+// TestRenderGuards renders pages made up in the test (served to the
+// browser from the Document, no server needed for them) whose scripts
+// try what a page must not do: reach a private address, navigate away,
+// open a pop-up, block on a dialog.
+func TestRenderGuards(t *testing.T) {
+	b := browser(t, render.Options{Tabs: 1})
+	var hits sync.Map // path → true, for requests the server got
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.URL.Path, true)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	denying := fetch.New(fetch.Options{DenyPrivate: true})
+	open := fetch.New(fetch.Options{})
+	tests := []struct {
+		name, script string
+		client       *fetch.Client
+		check        func(t *testing.T, rd *fetch.Rendered)
+		notHit       string
+	}{
+		{"private address", `fetch("/secret").then(r => r.text()).then(mark)`, denying,
+			func(t *testing.T, rd *fetch.Rendered) {
+				if len(rd.Subrequests) != 1 || rd.Subrequests[0].Result != fetch.SubBlockedPrivate || !rd.Subrequests[0].XHR() {
+					t.Errorf("subrequests %+v, want the fetch blocked as private", rd.Subrequests)
+				}
+				if strings.Contains(string(rd.Body), `id="mark"`) {
+					t.Errorf("the script got an answer:\n%s", rd.Body)
+				}
+			}, "/secret"},
+		{"private address allowed", `fetch("/open").then(r => r.text()).then(mark)`, open,
+			func(t *testing.T, rd *fetch.Rendered) {
+				if !strings.Contains(string(rd.Body), `id="mark"`) {
+					t.Errorf("the script got no answer:\n%s", rd.Body)
+				}
+			}, ""},
+		{"navigation", `setTimeout(() => { location.href = "/next"; }, 20)`, open,
+			func(t *testing.T, rd *fetch.Rendered) {
+				if !strings.HasSuffix(rd.NavigatedTo, "/next") {
+					t.Errorf("NavigatedTo %q, want .../next", rd.NavigatedTo)
+				}
+			}, "/next"},
+		{"dialog and pop-up", `window.open("/popup"); alert("hi"); confirm("sure?"); mark()`, open,
+			func(t *testing.T, rd *fetch.Rendered) {
+				if !strings.Contains(string(rd.Body), `id="mark"`) {
+					t.Errorf("the script did not go on past its dialogs:\n%s", rd.Body)
+				}
+			}, "/popup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := &fetch.Response{
+				URL: srv.URL + "/page", FinalURL: srv.URL + "/page", Status: 200,
+				Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+				Body:   []byte("<!DOCTYPE html><html><head><title>t</title></head><body><script>function mark() { const p = document.createElement(\"p\"); p.id = \"mark\"; document.body.append(p); }\n" + tt.script + "</script></body></html>"),
+			}
+			rd, err := b.Render(t.Context(), &fetch.RenderRequest{Document: doc, Subfetch: tt.client.Subfetch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, rd)
+			if _, ok := hits.Load(tt.notHit); tt.notHit != "" && ok {
+				t.Errorf("the server got %s", tt.notHit)
+			}
+			if _, ok := hits.Load("/page"); ok {
+				t.Error("the document was fetched again")
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range []render.Options{
+		{Tabs: -1}, {Timeout: -time.Second}, {PagesPerTab: -2}, {Block: []string{"scripts"}},
+		{URL: "ftp://x"}, {Wait: " load"},
+	} {
+		if err := o.Validate(); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	if err := (render.Options{Block: []string{"images", "fonts"}, Wait: "#app a", URL: "ws://127.0.0.1:9222/"}).Validate(); err != nil {
+		t.Error(err)
+	}
+	if _, err := render.New(render.Options{Exec: "/no/such/browser"}); err == nil {
+		t.Error("New with a missing browser: no error")
 	}
 }

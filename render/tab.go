@@ -305,6 +305,13 @@ func (p *pageRun) answer(ctx context.Context, ev cdpfetch.EventRequestPaused) {
 		_, _ = chromedp.Call(ctx, cdpfetch.ContinueRequest, cdpfetch.ContinueRequestParams{RequestID: ev.RequestID})
 		return
 	}
+	if ev.ResourceType == network.ResourceTypeOther && u.Path == "/favicon.ico" {
+		// The favicon headless Chromium asks for on every page is the
+		// browser's, not the page's, and a request a host need not pay
+		// for: refused, not listed.
+		_, _ = chromedp.Call(ctx, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		return
+	}
 	if p.t.b.blocked[string(ev.ResourceType)] {
 		fail(fetch.SubBlockedType, network.ErrorReasonBlockedByClient)
 		return
@@ -399,4 +406,3 @@ func redact(raw string) string {
 	u.User = nil
 	return u.String()
 }
-
