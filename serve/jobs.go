@@ -314,10 +314,16 @@ type InvalidError struct{ Err error }
 func (e *InvalidError) Error() string { return e.Err.Error() }
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// view returns the job as the API shows it. s.mu must be held.
+// view returns the job as the API shows it, credentials hidden. s.mu
+// must be held.
 func (j *job) view() Job {
 	v := j.rec
 	v.Counters.FailedFetches = maps.Clone(v.Counters.FailedFetches)
+	v.Config = redactConfig(v.Config)
+	v.Seeds = make([]string, len(j.rec.Seeds))
+	for i, s := range j.rec.Seeds {
+		v.Seeds[i] = redactURL(s)
+	}
 	return v
 }
 

@@ -207,7 +207,7 @@ func TestServeJobLifecycle(t *testing.T) {
 	_, c := startService(t, serve.Options{})
 
 	rules := []map[string]any{{"name": "page", "fields": []map[string]any{{"name": "title", "selector": "title"}}}}
-	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 4, "rules": rules})
+	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 4, "rules": rules, "auth": "bob:hunter2"})
 	if j.ID == "" || (j.Status != serve.Pending && j.Status != serve.Running) {
 		t.Fatalf("created job %+v", j)
 	}
@@ -246,6 +246,11 @@ func TestServeJobLifecycle(t *testing.T) {
 	got := c.job("GET", "/api/v1/jobs/"+j.ID, nil, http.StatusOK)
 	if got.Status != serve.Finished {
 		t.Errorf("GET job: %s", got.Status)
+	}
+	for _, path := range []string{"/api/v1/jobs/" + j.ID, "/api/v1/jobs", "/api/v1/jobs/" + j.ID + "/log"} {
+		if _, data := c.do("GET", path, nil); bytes.Contains(data, []byte("hunter2")) {
+			t.Errorf("GET %s shows the job's password:\n%s", path, data)
+		}
 	}
 	var list struct{ Jobs []serve.Job }
 	_, data := c.do("GET", "/api/v1/jobs?status=finished", nil)
