@@ -10,6 +10,7 @@
 // form only: it never appears in an error, a log line or a record.
 //
 // Package login owns the form login. It imports crawler (whose Login
-// interface it implements and whose Fetcher it is handed), fetch and
-// goquery; crawler does not import it: the command wires it in.
+// interface it implements and whose Fetcher it is handed), fetch, parse
+// (to sniff HTML) and urlnorm (to redact URLs); crawler does not import
+// it: the command wires it in.
 package login
