@@ -173,7 +173,10 @@ func (wr *WARC) HandlePage(_ context.Context, p *crawler.Page) error {
 	if err := wr.write(reqRec); err != nil {
 		return err
 	}
-	return wr.write(respRec)
+	if err := wr.write(respRec); err != nil {
+		return err
+	}
+	return wr.writeConversion(p, target, date, respRec.RecordId())
 }
 
 // BorrowsPages implements crawler.Borrower: the records are written
