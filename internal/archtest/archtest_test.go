@@ -29,7 +29,7 @@ var rules = map[string][]string{
 	// The command wires everything; it leaves the test helpers to tests.
 	"cmd/crawl": {
 		"crawler", "fetch", "frontier", "frontier/disk", "frontier/redis",
-		"login", "metrics", "output", "parse", "progress", "proxy", "render", "robots", "session", "sitemap", "urlnorm",
+		"login", "metrics", "output", "output/dbsink", "parse", "progress", "proxy", "render", "robots", "session", "sitemap", "urlnorm",
 	},
 	// An example program is a user of the library, as a user's would be.
 	"examples/products": {"crawler", "output", "parse", "testsite"},
@@ -43,6 +43,9 @@ var rules = map[string][]string{
 	"login": {"crawler", "fetch", "parse", "urlnorm"},
 
 	"output/mirrortest": {"parse"},
+	// The database sink is an output of its own, for its drivers.
+	"output/dbsink":   {"crawler", "parse"},
+	"internal/testdb": nil,
 
 	// The frontier and its backends never import the engine.
 	"frontier":                 {"frontier/internal/sched"},

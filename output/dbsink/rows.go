@@ -1,0 +1,124 @@
+package dbsink
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hivecrawl/crawl/crawler"
+)
+
+// itemRow is one row of <prefix>items.
+type itemRow struct {
+	url, rule   string
+	idx         int
+	data        []byte // the item's fields as one JSON object
+	extractedAt time.Time
+}
+
+// linkRow is one row of <prefix>links.
+type linkRow struct{ from, to string }
+
+// bodyRow is one row of <prefix>bodies.
+type bodyRow struct {
+	url, contentType string
+	size             int64 // before compression
+	gz               []byte
+}
+
+// batch is the rows of one or more pages, committed together. done is
+// closed once err is set: nil when the rows are committed.
+type batch struct {
+	pages  []crawler.Result
+	items  []itemRow
+	links  []linkRow
+	bodies []bodyRow
+	size   int64 // bytes of item data and bodies
+	done   chan struct{}
+	err    error
+}
+
+func newBatch() *batch { return &batch{done: make(chan struct{})} }
+
+func (b *batch) rows() int { return len(b.pages) + len(b.items) + len(b.links) + len(b.bodies) }
+
+func (b *batch) add(o *batch) {
+	b.pages = append(b.pages, o.pages...)
+	b.items = append(b.items, o.items...)
+	b.links = append(b.links, o.links...)
+	b.bodies = append(b.bodies, o.bodies...)
+	b.size += o.size
+}
+
+// dedupe keeps the last row of each key, in place: a statement that
+// upserts a key twice is an error on PostgreSQL.
+func (b *batch) dedupe() {
+	b.pages = lastOf(b.pages, func(r crawler.Result) string { return r.URL })
+	b.items = lastOf(b.items, func(r itemRow) itemKey { return itemKey{r.url, r.rule, r.idx} })
+	b.links = lastOf(b.links, func(r linkRow) linkRow { return r })
+	b.bodies = lastOf(b.bodies, func(r bodyRow) string { return r.url })
+}
+
+type itemKey struct {
+	url, rule string
+	idx       int
+}
+
+// lastOf removes from rows each row whose key a later row has, keeping
+// the order of the others. Without duplicates it allocates only a map.
+func lastOf[R any, K comparable](rows []R, key func(R) K) []R {
+	if len(rows) < 2 {
+		return rows
+	}
+	last := make(map[K]int, len(rows))
+	for i, r := range rows {
+		last[key(r)] = i
+	}
+	if len(last) == len(rows) {
+		return rows
+	}
+	out := rows[:0]
+	for i, r := range rows {
+		if last[key(r)] == i {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// rowsOf fills b with p's rows, copying what it keeps of p.
+func (s *Sink) rowsOf(p *crawler.Page, b *batch) error {
+	b.pages = []crawler.Result{*p.Result}
+	if len(p.Items) > 0 {
+		now := time.Now().UTC()
+		b.items = make([]itemRow, len(p.Items))
+		var seen map[string]int // items so far per rule
+		for i, it := range p.Items {
+			data, err := it.Fields.MarshalJSON()
+			if err != nil {
+				return fmt.Errorf("dbsink: item of %s: %w", it.URL, err)
+			}
+			if seen == nil {
+				seen = make(map[string]int, 2)
+			}
+			idx := seen[it.Rule]
+			seen[it.Rule] = idx + 1
+			b.items[i] = itemRow{url: it.URL, rule: it.Rule, idx: idx, data: data, extractedAt: now}
+			b.size += int64(len(data))
+		}
+	}
+	if s.opts.Links && p.Parsed != nil && len(p.Parsed.Links) > 0 {
+		b.links = make([]linkRow, len(p.Parsed.Links))
+		for i, to := range p.Parsed.Links {
+			b.links[i] = linkRow{from: p.Result.URL, to: to}
+		}
+	}
+	if s.opts.Bodies && p.Body != nil {
+		gz, err := s.gzipBody(p.Body)
+		if err != nil {
+			return fmt.Errorf("dbsink: compress body of %s: %w", p.Result.URL, err)
+		}
+		b.bodies = []bodyRow{{url: p.Result.URL, contentType: p.Result.ContentType, size: int64(len(p.Body)), gz: gz}}
+		b.size += int64(len(gz))
+	}
+	return nil
+}
