@@ -133,7 +133,10 @@ var ErrNotLoggedIn = errors.New("not logged in")
 // requested (the login page, the form's action) and about each redirect
 // hop, as crawler.Fetcher's check is: its error stops the login, except
 // one matching fetch.ErrUseLastResponse on a hop, which stops there and
-// takes the redirect as the result.
+// takes the redirect as the result. Whatever check says, the form is
+// submitted only to the login URL's host name, and a redirect of the
+// submission to another host is not followed: the password goes nowhere
+// else.
 func (f *Form) Login(ctx context.Context, fetcher crawler.Fetcher, check func(context.Context, *url.URL) error) error {
 	p, ok := fetcher.(poster)
 	if !ok {
@@ -172,19 +175,34 @@ func (f *Form) Login(ctx context.Context, fetcher crawler.Fetcher, check func(co
 	if err != nil || (action.Scheme != "http" && action.Scheme != "https") {
 		return &Error{"read the login form", fmt.Errorf("the form's action %q is not an http(s) URL", urlnorm.Redact(sub.Action))}
 	}
+	if !f.sameHost(action) {
+		// The password goes to the login page's host, or nowhere.
+		return &Error{"submit the login form", fmt.Errorf("the form's action %s is on another host than the login page", withoutQuery(action))}
+	}
 	if check != nil {
 		if err := check(ctx, action); err != nil {
 			return &Error{"submit the login form", err}
 		}
 	}
+	// A 307 or 308 redirect repeats the POST, password included: never to
+	// another host.
+	hop := func(ctx context.Context, u *url.URL) error {
+		if !f.sameHost(u) {
+			return fetch.ErrUseLastResponse
+		}
+		if check != nil {
+			return check(ctx, u)
+		}
+		return nil
+	}
 	var resp *fetch.Response
 	if sub.Method == http.MethodPost {
-		resp, err = p.Post(ctx, action.String(), fetch.FormContentType, []byte(sub.Encode()), check)
+		resp, err = p.Post(ctx, action.String(), fetch.FormContentType, []byte(sub.Encode()), hop)
 	} else {
 		// The fields, password included, go in the query: the error must
 		// not show the URL.
 		action.RawQuery = sub.Encode()
-		resp, err = fetcher.Fetch(ctx, action.String(), check)
+		resp, err = fetcher.Fetch(ctx, action.String(), hop)
 		if err != nil {
 			err = fmt.Errorf("GET %s: %s", withoutQuery(action), fetch.ClassOf(err))
 		}
@@ -265,11 +283,25 @@ func matches(body []byte, css string) bool {
 	return doc.Find(css).Length() > 0
 }
 
-// withoutQuery returns u as scheme://host/path, lower-cased host, no
-// user info, query or fragment: what tells the login page from others,
-// and what errors may show of a URL a GET form filled with a password.
+// sameHost reports whether u is on the login URL's host name (any port
+// or scheme).
+func (f *Form) sameHost(u *url.URL) bool {
+	return strings.EqualFold(u.Hostname(), f.url.Hostname())
+}
+
+// withoutQuery returns u as scheme://host/path, lower-cased host without
+// a default port, no user info, query or fragment: what tells the login
+// page from others, and what errors may show of a URL a GET form filled
+// with a password.
 func withoutQuery(u *url.URL) string {
-	v := url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host), Path: u.Path, RawPath: u.RawPath}
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); (p == "80" && u.Scheme == "http") || (p == "443" && u.Scheme == "https") {
+		host = strings.ToLower(u.Hostname())
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+	}
+	v := url.URL{Scheme: u.Scheme, Host: host, Path: u.Path, RawPath: u.RawPath}
 	if v.Path == "" {
 		v.Path = "/"
 	}

@@ -98,6 +98,10 @@ func TestFormLoginFails(t *testing.T) {
 			io.WriteString(w, `<p>no form here</p>`)
 		case "/gone":
 			http.NotFound(w, r)
+		case "/away":
+			io.WriteString(w, `<form method=post action=/out><input type=password name=p></form>`)
+		case "/out":
+			http.Redirect(w, r, site.Canary+"/", http.StatusTemporaryRedirect)
 		}
 	}))
 	defer getForm.Close()
@@ -119,6 +123,10 @@ func TestFormLoginFails(t *testing.T) {
 		{"form without password", login.Config{URL: site.Login + "/login", Form: "form#search", Password: "s3cret"}, nil, "no password input", false},
 		{"404", login.Config{URL: getForm.URL + "/gone", Password: "s3cret"}, nil, "answered HTTP 404", false},
 		{"GET form, unreachable", login.Config{URL: getForm.URL + "/login", Password: "s3cret"}, nil, "GET http://127.0.0.1:1/in: connect", false},
+		{"action on another host", login.Config{URL: strings.Replace(getForm.URL, "127.0.0.1", "localhost", 1) + "/login", Password: "s3cret"},
+			nil, "the form's action http://127.0.0.1:1/in is on another host than the login page", false},
+		{"POST redirected to another host", login.Config{URL: getForm.URL + "/away", Password: "s3cret", Success: "a.logout"},
+			nil, `success "a.logout" not found on ` + site.Canary + "/", true},
 		{"check refuses", login.Config{URL: site.Login + "/login", Password: "s3cret"},
 			func(context.Context, *url.URL) error { return refuse }, "fetch the login page: refused by check", false},
 	}
@@ -140,6 +148,9 @@ func TestFormLoginFails(t *testing.T) {
 				t.Errorf("the error shows the password: %v", err)
 			}
 		})
+	}
+	if paths, _ := site.CanaryRequests(); len(paths) > 0 {
+		t.Errorf("the canary got %v: a 307 repeated the POST to another host", paths)
 	}
 }
 
@@ -163,6 +174,7 @@ func TestExpired(t *testing.T) {
 		{"redirected to the login page", &fetch.Response{URL: "https://shop.example/a", FinalURL: "https://SHOP.example/login?next=/a", Status: 200, Redirects: 1, ContentType: html}, "", true},
 		{"redirect to it, stopped", &fetch.Response{URL: "https://shop.example/a", FinalURL: "https://shop.example/a", Status: 302}, "https://shop.example/login", true},
 		{"the login page itself", &fetch.Response{URL: "https://shop.example/login", FinalURL: "https://shop.example/login", Status: 200, ContentType: html, Body: []byte(`<form id=login></form>`)}, "", false},
+		{"redirected to it, default port", &fetch.Response{URL: "https://shop.example/a", FinalURL: "https://shop.example:443/login", Status: 200, Redirects: 1, ContentType: html}, "", true},
 		{"redirected elsewhere", &fetch.Response{URL: "https://shop.example/a", FinalURL: "https://shop.example/b", Status: 200, Redirects: 1, ContentType: html}, "", false},
 		{"nil", nil, "", false},
 	}
