@@ -3,6 +3,7 @@ package crawler_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/cookiejar"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/login"
 	"github.com/hivecrawl/crawl/testsite"
 )
@@ -20,11 +22,17 @@ import (
 // login and returns the records by URL and Run's error.
 func loginCrawl(t *testing.T, site *testsite.Sessions, cfg login.Config, mutate func(*crawler.Config)) (map[string][]crawler.Result, error) {
 	t.Helper()
+	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	return loginCrawlJar(t, site, cfg, jar, mutate)
+}
+
+// loginCrawlJar is loginCrawl with the crawl's cookie jar.
+func loginCrawlJar(t *testing.T, site *testsite.Sessions, cfg login.Config, jar http.CookieJar, mutate func(*crawler.Config)) (map[string][]crawler.Result, error) {
+	t.Helper()
 	form, err := login.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
 	var (
 		mu      sync.Mutex
 		records = map[string][]crawler.Result{}
@@ -93,6 +101,37 @@ func TestLogin(t *testing.T) {
 	for i, f := range site.LoginForms() {
 		if f["csrf"] != 1 || f["user"] != 1 || f["pw"] != 1 || f["remember"] != 1 || f["go"] != 1 || len(f) != 5 {
 			t.Errorf("login form %d sent fields %v, want csrf, user, pw, remember and go once each", i, f)
+		}
+	}
+}
+
+// TestLoginSkipFirst checks the hook for a crawl whose jar already holds
+// the session (restored, or shared by a fleet): with LoginSkipFirst the
+// crawl does not log in first, uses the session it has, and logs in only
+// when the session is over. Eight pages, three a session: the session
+// logged in before the crawl serves three, and the crawl logs in twice.
+func TestLoginSkipFirst(t *testing.T) {
+	site := startSessions(t, testsite.SessionsOptions{Pages: 8, LogoutAfter: 3})
+	cfg := login.Config{URL: site.Login + "/login", Fields: map[string]string{"user": "alice"}, Password: "s3cret",
+		Success: "a.logout", Expired: "form#login"}
+	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	form, err := login.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := form.Login(context.Background(), fetch.New(fetch.Options{Jar: jar}), nil); err != nil {
+		t.Fatalf("the login before the crawl: %v", err)
+	}
+	records, err := loginCrawlJar(t, site, cfg, jar, func(c *crawler.Config) { c.LoginSkipFirst = true })
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := site.Logins(); got != 3 {
+		t.Errorf("%d logins in all, want 3: one before the crawl, two by it", got)
+	}
+	for _, p := range site.Pages() {
+		if strings.HasPrefix(p, site.Login) && (len(records[p]) != 1 || records[p][0].Status != 200 || site.Served()[p] != 1) {
+			t.Errorf("%s recorded as %+v, served %d times; want once", p, records[p], site.Served()[p])
 		}
 	}
 }
