@@ -13,8 +13,12 @@ import (
 	"github.com/hivecrawl/crawl/proxy"
 )
 
-// The pool is what the crawler's fetcher asks and tells.
-var _ fetch.ProxyFeedback = (*proxy.Pool)(nil)
+// The pool is what the crawler's fetcher asks and tells, and the metrics
+// count what it sees.
+var (
+	_ fetch.ProxyFeedback = (*proxy.Pool)(nil)
+	_ proxy.Observer      = (*metrics.Metrics)(nil)
+)
 
 // proxyOptions route every request of the crawl through proxies.
 type proxyOptions struct {
@@ -75,17 +79,23 @@ func (o *proxyOptions) validate() error {
 }
 
 // apply routes cfg's requests through a pool of the proxies, if any,
-// logging to log and counting in m.
+// logging to log and counting in m (nil: not counted).
 func (o *proxyOptions) apply(cfg *crawler.Config, log *slog.Logger, m *metrics.Metrics) error {
 	if len(o.proxies) == 0 {
 		return nil
 	}
-	pool, err := proxy.New(proxy.Options{Proxies: o.proxies, Ban: o.ban, Log: log, Observer: m})
+	popts := proxy.Options{Proxies: o.proxies, Ban: o.ban, Log: log}
+	if m != nil {
+		popts.Observer = m
+	}
+	pool, err := proxy.New(popts)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg.Proxy, cfg.ProxyFeedback = pool.Proxy, pool
-	m.SetProxiesBenched(pool.Benched)
+	if m != nil {
+		m.SetProxiesBenched(pool.Benched)
+	}
 	names := make([]string, len(o.proxies))
 	for i, u := range o.proxies {
 		names[i] = proxy.Redact(u)

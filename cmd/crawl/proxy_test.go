@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hivecrawl/crawl/serve"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -345,5 +346,19 @@ func TestProxyFlags(t *testing.T) {
 	}
 	if len(o.proxies) != 2 || o.proxies[1].String() != "socks5://10.0.0.1:1080" || o.ban == nil || o.ban.String() != "captcha" {
 		t.Errorf("from YAML: proxies %v, ban %v", o.proxies, o.ban)
+	}
+}
+
+// TestProxyInServedJob: a job of crawl serve takes proxy (and proxy-ban)
+// like the command, but not proxy-file, a file on the server.
+func TestProxyInServedJob(t *testing.T) {
+	dir := t.TempDir()
+	o, err := jobOptions(serve.Spec{Seeds: []string{"http://a.test/"}, Config: []byte(`{"proxy": "socks5://u:p@127.0.0.1:1080", "proxy-ban": "captcha"}`)}, dir)
+	if err != nil || len(o.proxies) != 1 || o.ban == nil {
+		t.Fatalf("job with proxy: %v, proxies %v", err, o.proxies)
+	}
+	_, err = jobOptions(serve.Spec{Seeds: []string{"http://a.test/"}, Config: []byte(`{"proxy-file": "/etc/passwd"}`)}, dir)
+	if err == nil || !strings.Contains(err.Error(), "proxy-file is not allowed") {
+		t.Errorf("job with proxy-file: %v, want it refused", err)
 	}
 }
