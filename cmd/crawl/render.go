@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/output"
 	"github.com/hivecrawl/crawl/render"
 )
 
@@ -21,6 +22,7 @@ type renderOptions struct {
 	RenderBlock string `yaml:"render-block"`
 	Browser     string `yaml:"browser"`
 	BrowserURL  string `yaml:"browser-url"`
+	Screenshots string `yaml:"screenshots"`
 }
 
 func (o *renderOptions) addFlags(g *flagGroups) {
@@ -43,6 +45,7 @@ func (o *renderOptions) addFlags(g *flagGroups) {
 	fs.StringVar(&o.RenderBlock, "render-block", o.RenderBlock, "with --render: resources never fetched, `list` of images, media, fonts, or none")
 	fs.StringVar(&o.Browser, "browser", o.Browser, "with --render: the browser's `path` (default: chromium, chromium-browser or google-chrome on PATH)")
 	fs.StringVar(&o.BrowserURL, "browser-url", o.BrowserURL, "with --render: use the running browser at this DevTools `url` (ws://host:9222/) instead of starting one")
+	fs.StringVar(&o.Screenshots, "screenshots", o.Screenshots, "with --render: write a PNG of each rendered page under `dir`, named like --save's files")
 }
 
 // block returns --render-block as render.Options.Block.
@@ -67,6 +70,7 @@ func (o *renderOptions) browserOptions(opts options) render.Options {
 	return render.Options{
 		Exec: o.Browser, URL: o.BrowserURL, Tabs: o.RenderTabs, Wait: o.RenderWait,
 		Timeout: opts.Timeout, Block: o.block(), UserAgent: opts.UserAgent,
+		Screenshots: o.Screenshots != "",
 	}
 }
 
@@ -85,6 +89,9 @@ func (o *renderOptions) validateRender(opts options) error {
 		return bad("--render-tabs must be at least 1 (got %d)", o.RenderTabs)
 	}
 	if o.Render == crawler.RenderNever {
+		if o.Screenshots != "" {
+			return bad("--screenshots needs --render")
+		}
 		return nil
 	}
 	if _, err := render.New(o.browserOptions(opts)); err != nil {
@@ -108,5 +115,13 @@ func (o *renderOptions) setupRender(w *wiring, opts options, log *slog.Logger) e
 	}
 	w.cfg.Render, w.cfg.Renderer = o.Render, b
 	w.closers = append(w.closers, b.Close)
+	if o.Screenshots != "" {
+		s, err := output.NewScreenshots(o.Screenshots)
+		if err != nil {
+			return fmt.Errorf("--screenshots: %w", err)
+		}
+		w.closers = append(w.closers, s.Close)
+		w.pipe.handlers = append(w.pipe.handlers, s)
+	}
 	return nil
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -82,8 +84,10 @@ func TestRenderAlways(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, items := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "items.jsonl")
+	shots, warc := filepath.Join(dir, "shots"), filepath.Join(dir, "crawl.warc.gz")
 	var stderr bytes.Buffer
 	err := run(t.Context(), []string{"--config", cfg, "--items", items, "--render", "always", "--render-tabs", "2",
+		"--screenshots", shots, "--warc", warc,
 		"--rate", "0", "--quiet", "-o", out, srv.URL + "/"}, &bytes.Buffer{}, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
@@ -117,6 +121,54 @@ func TestRenderAlways(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		if !bytes.Contains(data, []byte(`"price":"`+app.Price(i)+`"`)) {
 			t.Errorf("no item with price %s in:\n%s", app.Price(i), data)
+		}
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if png, err := os.ReadFile(filepath.Join(shots, host, "app", "item", "1.png")); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("screenshot of /app/item/1: %v", err)
+	}
+	conversions := 0
+	for _, line := range strings.Split(string(gunzipAll(t, warc)), "\r\n") {
+		if line == "WARC-Type: conversion" {
+			conversions++
+		}
+	}
+	if want := len(app.AppRoutes()) + len(app.ServerPages()); conversions != want {
+		t.Errorf("%d conversion records, want %d", conversions, want)
+	}
+}
+
+// gunzipAll reads a file of gzip members.
+func gunzipAll(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestRenderBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"--render", "sometimes", "http://127.0.0.1:1/"},
+		{"--render", "always", "--render-tabs", "0", "http://127.0.0.1:1/"},
+		{"--render", "always", "--browser", "/no/such/chromium", "http://127.0.0.1:1/"},
+		{"--render", "always", "--render-block", "scripts", "http://127.0.0.1:1/"},
+		{"--screenshots", "dir", "http://127.0.0.1:1/"},
+	} {
+		var stderr bytes.Buffer
+		code := exitCode(run(t.Context(), args, &bytes.Buffer{}, &stderr))
+		if code != 2 || strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and one line", args, code, stderr.String())
 		}
 	}
 }
