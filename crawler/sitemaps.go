@@ -94,6 +94,8 @@ func (w *worker) processSitemap(ctx context.Context, l frontier.Lease) frontier.
 	switch {
 	case ctx.Err() != nil:
 		return c.cutOff(out)
+	case w.proxyRetry(req, err):
+		return c.retry(out, req.Attempts, 0)
 	case err != nil:
 		return add.done(ctx, out)
 	}
@@ -123,6 +125,8 @@ func (w *worker) processSitemap(ctx context.Context, l frontier.Lease) frontier.
 	switch {
 	case ctx.Err() != nil && resp == nil:
 		return c.cutOff(out)
+	case w.proxyRetry(req, err):
+		return c.retry(out, req.Attempts, 0)
 	case w.redirectTo != "" && err == nil && (resp == nil || status >= 300 && status < 400):
 		// A redirect to another host: the document there is a sitemap
 		// request of its own, fetched under that host's lease.
@@ -260,4 +264,17 @@ func (c *Crawler) sitemapDecision(ctx context.Context, u *url.URL) (robots.Decis
 		return d, &hopError{class: ClassRobots, detail: "robots.txt disallows sitemap " + u.String()}
 	}
 	return d, nil
+}
+
+// proxyRetry reports whether a sitemap request that failed with err is
+// to be tried again: when its proxy failed it (robots.txt's fetch or the
+// sitemap's), within Retries, as a page would be. The proxy is benched by
+// then, so the next attempt goes through another. Other failures skip the
+// sitemap, as before.
+func (w *worker) proxyRetry(req frontier.Request, err error) bool {
+	if fetch.ClassOf(err) != fetch.ClassProxy || req.Attempts >= w.c.cfg.Retries {
+		return false
+	}
+	w.c.cfg.Observer.Retried(fetch.ClassProxy)
+	return true
 }
