@@ -401,7 +401,7 @@ func (s *Server) metricsHandler() http.Handler {
 				continue
 			}
 			if j.rec.Status.ended() && j.rec.Finished != nil && now.Sub(*j.rec.Finished) > s.opts.KeepMetrics {
-				j.reg, j.metrics = nil, nil // for good: its crawl is over
+				j.reg = nil // for good: its crawl is over
 				continue
 			}
 			gs = append(gs, j.reg)

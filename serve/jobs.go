@@ -75,9 +75,10 @@ type Crawls interface {
 	Check(spec Spec, dir string) error
 	// Open wires spec's crawl in folder dir: its frontier in StateDir,
 	// its records in PagesFile, its items in ItemsFile, reporting to obs
-	// and logging to log. A folder that holds a crawl is resumed. The
-	// caller calls Run.Close when the crawl is over.
-	Open(ctx context.Context, spec Spec, dir string, obs crawler.Observer, log *slog.Logger) (*Run, error)
+	// (which reports to m: Open gives m the frontier's stats and what
+	// else the crawl measures) and logging to log. A folder that holds a
+	// crawl is resumed. The caller calls Run.Close when the crawl is over.
+	Open(ctx context.Context, spec Spec, dir string, m *metrics.Metrics, obs crawler.Observer, log *slog.Logger) (*Run, error)
 }
 
 // Run is a crawl wired by Crawls.Open.
@@ -391,12 +392,9 @@ func (s *Server) start(j *job) {
 	}
 	if j.reg == nil {
 		reg := prometheus.NewRegistry()
-		m, err := metrics.New(prometheus.WrapRegistererWith(prometheus.Labels{"job": j.rec.ID}, reg), metrics.Options{Version: s.opts.Version})
-		if err != nil {
-			s.log.Error("job metrics", "job", j.rec.ID, "err", err) // cannot happen on a fresh registry
-		} else {
-			j.reg, j.metrics = reg, m
-		}
+		// New fails only on a registry that has its collectors already.
+		m, _ := metrics.New(prometheus.WrapRegistererWith(prometheus.Labels{"job": j.rec.ID}, reg), metrics.Options{Version: s.opts.Version})
+		j.reg, j.metrics = reg, m
 	}
 	s.setStatus(j, Running)
 	s.save(j)
@@ -410,11 +408,7 @@ func (s *Server) start(j *job) {
 func (s *Server) run(ctx context.Context, j *job) {
 	defer s.wg.Done()
 	s.mu.Lock()
-	spec, base := j.rec.spec(), j.base
-	var obs crawler.Observer = j.fails
-	if j.metrics != nil {
-		obs = observers{j.metrics, j.fails}
-	}
+	spec, base, m := j.rec.spec(), j.base, j.metrics
 	s.mu.Unlock()
 
 	logFile, err := os.OpenFile(filepath.Join(j.dir, LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -427,7 +421,7 @@ func (s *Server) run(ctx context.Context, j *job) {
 
 	var sum crawler.Summary
 	queued := int64(-1)
-	r, err := s.crawls.Open(ctx, spec, j.dir, obs, log)
+	r, err := s.crawls.Open(ctx, spec, j.dir, m, observers{m, j.fails}, log)
 	if err == nil {
 		sum, queued, err = s.crawl(ctx, j, r, base, log)
 		if cerr := r.Close(); cerr != nil && err == nil {
@@ -483,14 +477,6 @@ func (s *Server) crawl(ctx context.Context, j *job, r *Run, base Counters, log *
 	if r.Resuming != "" {
 		log.Info(r.Resuming)
 	}
-	s.mu.Lock()
-	if j.metrics != nil {
-		j.metrics.SetFrontierStats(func(ctx context.Context) (metrics.FrontierStats, error) {
-			st, err := c.FrontierStats(ctx)
-			return metrics.FrontierStats{Queued: st.Queued, Leased: st.Leased, Hosts: st.Hosts, Duplicates: st.Duplicates}, err
-		})
-	}
-	s.mu.Unlock()
 	var last crawler.Progress
 	src := func(ctx context.Context) progress.Snapshot {
 		last = c.Progress()

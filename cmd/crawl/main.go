@@ -137,11 +137,6 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	cfg := w.cfg
-	cfg.Observer = m
-	if err := o.proxyOptions.apply(&cfg, log, m); err != nil {
-		return err
-	}
 	if o.MetricsAddr != "" {
 		stopServer, err := serveMetrics(o.MetricsAddr, reg, log)
 		if err != nil {
@@ -150,11 +145,10 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 		defer stopServer()
 	}
 
-	c, err := crawler.New(cfg)
+	c, cfg, err := w.newCrawler(&o, m, m, log)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
-	m.SetFrontierStats(frontierStats(c))
 	stopMessage := context.AfterFunc(ctx, func() {
 		n := c.Progress().InFlight
 		fmt.Fprintf(logOut, "crawl: stopping: waiting up to %s for %d %s; Ctrl-C again to quit now\n",

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/metrics"
 	"github.com/hivecrawl/crawl/serve"
 )
 
@@ -133,7 +134,7 @@ func (jobCrawls) Check(spec serve.Spec, dir string) error {
 
 // Open implements serve.Crawls: wire, as run does, with the job's
 // frontier a --state store in dir.
-func (jobCrawls) Open(ctx context.Context, spec serve.Spec, dir string, obs crawler.Observer, log *slog.Logger) (*serve.Run, error) {
+func (jobCrawls) Open(ctx context.Context, spec serve.Spec, dir string, m *metrics.Metrics, obs crawler.Observer, log *slog.Logger) (*serve.Run, error) {
 	o, err := jobOptions(spec, dir)
 	if err != nil {
 		return nil, err
@@ -155,12 +156,11 @@ func (jobCrawls) Open(ctx context.Context, spec serve.Spec, dir string, obs craw
 	if w.finished != "" {
 		return &serve.Run{Finished: w.finished, Close: closeWiring}, nil
 	}
-	cfg := w.cfg
-	cfg.Observer = obs
-	c, err := crawler.New(cfg)
+	// As run does: the proxies and the frontier report to the job's m.
+	c, cfg, err := w.newCrawler(&o, m, obs, log)
 	if err != nil {
 		_ = closeWiring()
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, err
 	}
 	return &serve.Run{
 		Crawler: c, Seeds: w.seeds, Resuming: w.resuming, MaxPages: o.MaxPages,
@@ -243,6 +243,10 @@ func confine(o *options, dir string) error {
 		{"input", "it reads a file on the server: give the URLs as seeds", len(o.Input) > 0},
 		{"auth-file", "it reads a file on the server: give auth instead", o.AuthFile != ""},
 		{"cookies", "it reads a file on the server: give cookie instead", o.CookiesFile != ""},
+		{"login: password-file", "it reads a file on the server: give the password in login's fields", o.Login != nil && o.Login.PasswordFile != ""},
+		{"browser", "it runs a program on the server", o.Browser != ""},
+		{"browser-url", "the server decides which browser renders", o.BrowserURL != ""},
+		{"proxy-file", "it reads a file on the server: give proxy instead", o.ProxyFile != ""},
 	} {
 		if k.set {
 			return bad("config key %s is not allowed in a job: %s", k.key, k.why)

@@ -176,6 +176,15 @@ func sitePath(n int) string {
 // the site at base, each once.
 func checkEveryPageOnce(t *testing.T, site *testsite.Site, base string, records []string) {
 	t.Helper()
+	checkEveryPage(t, site, base, records, 0)
+}
+
+// checkEveryPage checks that the records hold every reachable page of the
+// site at base, and at most maxTwice of them twice (a page fetched again
+// after a kill, its record written before its completion was committed),
+// none more.
+func checkEveryPage(t *testing.T, site *testsite.Site, base string, records []string, maxTwice int) {
+	t.Helper()
 	seen := map[string]int{}
 	for _, l := range records {
 		var rec struct{ URL string }
@@ -184,8 +193,12 @@ func checkEveryPageOnce(t *testing.T, site *testsite.Site, base string, records 
 		}
 		seen[rec.URL]++
 	}
+	twice := 0
 	for u, n := range seen {
-		if n > 1 {
+		switch {
+		case n == 2 && twice < maxTwice:
+			twice++
+		case n > 1:
 			t.Errorf("%s recorded %d times", u, n)
 		}
 	}
@@ -307,6 +320,12 @@ func TestServeRefusesBadJobs(t *testing.T) {
 		{"state key", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": map[string]any{"state": "/tmp/s"}},
 			"", "config key state is not allowed"},
 		{"server file", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": map[string]any{"auth-file": "/etc/shadow"}},
+			"", "reads a file on the server"},
+		{"browser", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": map[string]any{"render": "always", "browser": "/bin/sh"}},
+			"", "config key browser is not allowed in a job: it runs a program on the server"},
+		{"proxy file", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": map[string]any{"proxy-file": "/etc/passwd"}},
+			"", "reads a file on the server"},
+		{"login password file", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": "login:\n  url: http://127.0.0.1:1/login\n  password-file: /etc/shadow\n"},
 			"", "reads a file on the server"},
 		{"unknown field", map[string]any{"seed": []string{"http://127.0.0.1:1/"}}, "", "unknown field"},
 		{"config not an object", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": 3}, "", "want an object"},
@@ -494,9 +513,11 @@ func TestServeKilledResumes(t *testing.T) {
 	web := httptest.NewServer(site)
 	defer web.Close()
 	dir := t.TempDir()
-	const perHost = 4
+	// As TestStateSurvivesSIGKILL: what was in flight, at most one lease
+	// per worker, is fetched again.
+	const concurrency = 4
 	c, stderr, exited, signal := startServeBinary(t, dir)
-	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": perHost})
+	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": concurrency, "concurrency": concurrency})
 	waitFor(t, "100 pages fetched", exited, stderr, func() bool { return site.Unique() >= 100 })
 	signal(syscall.SIGKILL)
 	<-exited
@@ -506,10 +527,11 @@ func TestServeKilledResumes(t *testing.T) {
 
 	c, stderr, exited, signal = startServeBinary(t, dir)
 	end := c.waitStatus(j.ID, serve.Finished)
-	checkEveryPageOnce(t, site, web.URL, c.lines("/api/v1/jobs/"+j.ID+"/pages"))
-	if d := site.Duplicates(); d > perHost {
-		t.Errorf("%d pages refetched after the kill; at most the %d in flight may be", d, perHost)
+	d := site.Duplicates()
+	if d > concurrency {
+		t.Errorf("%d pages refetched after the kill; at most the %d in flight may be", d, concurrency)
 	}
+	checkEveryPage(t, site, web.URL, c.lines("/api/v1/jobs/"+j.ID+"/pages"), d)
 	if end.Counters.Done == 0 {
 		t.Errorf("counters after the restart: %+v", end.Counters)
 	}

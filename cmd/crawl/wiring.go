@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/metrics"
 	"github.com/hivecrawl/crawl/session"
 )
 
@@ -149,6 +150,23 @@ func (w *wiring) session(ctx context.Context, o options, fl *fleet, log *slog.Lo
 // sessionRefresh is how often a fleet worker reads the cookies the other
 // workers stored.
 const sessionRefresh = time.Second
+
+// newCrawler builds the wired crawl's Crawler, with obs as its Observer
+// and m (which obs reports to) for the proxies' and the frontier's
+// metrics: what run and crawl serve's jobs do once wire is done.
+func (w *wiring) newCrawler(o *options, m *metrics.Metrics, obs crawler.Observer, log *slog.Logger) (*crawler.Crawler, crawler.Config, error) {
+	cfg := w.cfg
+	cfg.Observer = obs
+	if err := o.proxyOptions.apply(&cfg, log, m); err != nil {
+		return nil, cfg, err
+	}
+	c, err := crawler.New(cfg)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	m.SetFrontierStats(frontierStats(c))
+	return c, cfg, nil
+}
 
 // flush writes out what the outputs buffer, whole lines only: the last
 // thing a process quitting at once does.

@@ -29,7 +29,7 @@ var rules = map[string][]string{
 	// The command wires everything; it leaves the test helpers to tests.
 	"cmd/crawl": {
 		"crawler", "fetch", "frontier", "frontier/disk", "frontier/redis",
-		"login", "metrics", "output", "output/dbsink", "parse", "progress", "proxy", "render", "robots", "session", "sitemap", "urlnorm",
+		"login", "metrics", "output", "output/dbsink", "parse", "progress", "proxy", "render", "robots", "serve", "session", "sitemap", "urlnorm",
 	},
 	// An example program is a user of the library, as a user's would be.
 	"examples/products": {"crawler", "output", "parse", "testsite"},
@@ -41,6 +41,8 @@ var rules = map[string][]string{
 	"output":  {"crawler", "fetch", "parse"},
 	// A form login is a crawler.Login, handed the crawl's Fetcher.
 	"login": {"crawler", "fetch", "parse", "urlnorm"},
+	// The job service runs crawls the command wires for it.
+	"serve": {"crawler", "metrics", "progress"},
 
 	"output/mirrortest": {"parse"},
 	// The database sink is an output of its own, for its drivers.
