@@ -485,7 +485,7 @@ func (o *options) validate() error {
 }
 
 // subcommands are the words run takes as commands, not URLs.
-var subcommands = []string{"status", "purge", "version", "help"}
+var subcommands = []string{"status", "purge", "serve", "version", "help"}
 
 // redactAll returns urls without user info, for logs.
 func redactAll(urls []string) []string {
