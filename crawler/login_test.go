@@ -9,11 +9,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/fetch"
+	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/login"
 	"github.com/hivecrawl/crawl/testsite"
 )
@@ -133,6 +135,57 @@ func TestLoginSkipFirst(t *testing.T) {
 		if strings.HasPrefix(p, site.Login) && (len(records[p]) != 1 || records[p][0].Status != 200 || site.Served()[p] != 1) {
 			t.Errorf("%s recorded as %+v, served %d times; want once", p, records[p], site.Served()[p])
 		}
+	}
+}
+
+// recordingFrontier is a memory frontier that keeps the outcomes it is
+// given.
+type recordingFrontier struct {
+	*frontier.Memory
+	mu       sync.Mutex
+	outcomes []frontier.Outcome
+}
+
+func (f *recordingFrontier) Complete(ctx context.Context, outs []frontier.Outcome) error {
+	f.mu.Lock()
+	for _, o := range outs {
+		o.Links = nil
+		f.outcomes = append(f.outcomes, o)
+	}
+	f.mu.Unlock()
+	return f.Memory.Complete(ctx, outs)
+}
+
+// TestLoginTakesTheHostsSlot checks that a login counts against its
+// host's rate through the frontier, as any request does: the page whose
+// lease the login ran under is put back (not recorded, not retried) with
+// the host held for one more slot. One such outcome per login.
+func TestLoginTakesTheHostsSlot(t *testing.T) {
+	site := startSessions(t, testsite.SessionsOptions{Pages: 8, LogoutAfter: 3})
+	var rec *recordingFrontier
+	_, err := loginCrawl(t, site, login.Config{URL: site.Login + "/login", Fields: map[string]string{"user": "alice"},
+		Password: "s3cret", Success: "a.logout", Expired: "form#login"}, func(c *crawler.Config) {
+		c.Rate = 1000 // a 1ms slot
+		rec = &recordingFrontier{Memory: frontier.NewMemory(c.FrontierOptions())}
+		c.Frontier = rec
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	held := 0
+	for _, o := range rec.outcomes {
+		if o.Status == frontier.Release && !o.RetryAt.IsZero() {
+			held++
+			if frontier.HostOf(o.Lease.Request.URL) != strings.TrimPrefix(site.Login, "http://") {
+				t.Errorf("%s put back for a login of another host", o.Lease.Request.URL)
+			}
+			if d := o.RetryAt.Sub(o.Lease.Expires.Add(-crawler.DefaultConfig().LeaseTTL())); d < time.Millisecond {
+				t.Errorf("%s put back with the host held %v after its lease, want at least the 1ms slot", o.Lease.Request.URL, d)
+			}
+		}
+	}
+	if held != site.Logins() || held != 3 {
+		t.Errorf("%d pages put back with their host held, want one for each of the %d logins (3)", held, site.Logins())
 	}
 }
 
