@@ -290,6 +290,7 @@ func (s *Server) Create(spec Spec) (Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		os.Remove(dir)
 		return Job{}, ErrStopped
 	}
 	s.seq++

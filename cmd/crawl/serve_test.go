@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -487,10 +488,11 @@ func TestServeFlags(t *testing.T) {
 
 var servingRE = regexp.MustCompile(`msg=serving addr=(http://\S+)`)
 
-// startServeBinary runs crawl serve on dir and returns its API.
+// startServeBinary runs crawl serve on dir, with one job at a time, and
+// returns its API.
 func startServeBinary(t *testing.T, dir string) (apiClient, *syncBuffer, <-chan int, func(os.Signal)) {
 	t.Helper()
-	cmd, stderr, exited := startBinary(t, "serve", "--addr", "127.0.0.1:0", "--data", dir)
+	cmd, stderr, exited := startBinary(t, "serve", "--addr", "127.0.0.1:0", "--data", dir, "--max-running", "1")
 	var base string
 	waitFor(t, "serving line", exited, stderr, func() bool {
 		m := servingRE.FindStringSubmatch(stderr.String())
@@ -518,9 +520,17 @@ func TestServeKilledResumes(t *testing.T) {
 	const concurrency = 4
 	c, stderr, exited, signal := startServeBinary(t, dir)
 	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": concurrency, "concurrency": concurrency})
+	// A second job waits for the first: pending when the server dies.
+	other := testsite.New(testsite.Options{Pages: 50, LinksPerPage: 4, PageBytes: 256})
+	otherWeb := httptest.NewServer(other)
+	defer otherWeb.Close()
+	pending := c.submit(otherWeb.URL+"/", map[string]any{"rate": 0})
 	waitFor(t, "100 pages fetched", exited, stderr, func() bool { return site.Unique() >= 100 })
 	signal(syscall.SIGKILL)
 	<-exited
+	if pending.Status != serve.Pending || other.Requests() != 0 {
+		t.Fatalf("the second job ran before the kill (%s): want it pending behind the first", pending.Status)
+	}
 	if site.Unique() >= len(site.Reachable(0)) {
 		t.Fatal("the job finished before the kill")
 	}
@@ -532,6 +542,8 @@ func TestServeKilledResumes(t *testing.T) {
 		t.Errorf("%d pages refetched after the kill; at most the %d in flight may be", d, concurrency)
 	}
 	checkEveryPage(t, site, web.URL, c.lines("/api/v1/jobs/"+j.ID+"/pages"), d)
+	c.waitStatus(pending.ID, serve.Finished)
+	checkEveryPageOnce(t, other, otherWeb.URL, c.lines("/api/v1/jobs/"+pending.ID+"/pages"))
 	if end.Counters.Done == 0 {
 		t.Errorf("counters after the restart: %+v", end.Counters)
 	}
@@ -613,5 +625,50 @@ func TestServeMetrics(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeFollow follows a running job's pages and log from the start:
+// the streams stay open while it runs, end when it ends, and hold every
+// record and log line, each once.
+func TestServeFollow(t *testing.T) {
+	site := testsite.New(testsite.Options{Pages: 300, LinksPerPage: 6, PageBytes: 512, Latency: 2 * time.Millisecond})
+	web := httptest.NewServer(site)
+	defer web.Close()
+	_, c := startService(t, serve.Options{})
+	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 2})
+	type stream struct {
+		lines []string
+		err   error
+	}
+	follow := func(path string) <-chan stream {
+		ch := make(chan stream, 1)
+		go func() {
+			resp, err := http.Get(c.base + path)
+			if err != nil {
+				ch <- stream{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			ch <- stream{lines: strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"), err: err}
+		}()
+		return ch
+	}
+	pages := follow("/api/v1/jobs/" + j.ID + "/pages?follow=1")
+	log := follow("/api/v1/jobs/" + j.ID + "/log?follow=true&after=1")
+	end := c.waitStatus(j.ID, serve.Finished)
+	got := <-pages
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	checkEveryPageOnce(t, site, web.URL, got.lines)
+	if n := end.Counters.Done + end.Counters.Failed + end.Counters.Blocked; int64(len(got.lines)) != n {
+		t.Errorf("followed %d records, the job counted %d", len(got.lines), n)
+	}
+	all := c.lines("/api/v1/jobs/" + j.ID + "/log")
+	lg := <-log
+	if lg.err != nil || !slices.Equal(lg.lines, all[1:]) {
+		t.Errorf("followed log after its first line:\n%s\nwant:\n%s", strings.Join(lg.lines, "\n"), strings.Join(all[1:], "\n"))
 	}
 }
