@@ -16,6 +16,8 @@
 //     handlers, metrics and progress.
 //   - state.go, fleet.go: --state directories (resume, seeds, torn output
 //     repaired) and fleets sharing one Redis job.
+//   - serve.go: crawl serve, package serve's job service, with each job
+//     validated and wired by this command's code (jobCrawls).
 //   - pipeline.go, records.go, mirror.go: the outputs (records, items, CSV,
 //     WARC, the --save tree and --convert-links) as package output's
 //     Handlers.

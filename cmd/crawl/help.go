@@ -22,6 +22,7 @@ Usage:
   crawl status --state DIR                  counters of a resumable crawl
   crawl status --frontier URL [--job NAME]  counters and workers of a fleet's job
   crawl purge --frontier URL --job NAME --yes
+  crawl serve --data DIR [--addr HOST:PORT]   run crawls as jobs: a JSON API and a web page
   crawl version
 `
 	helpTail = `
