@@ -171,6 +171,7 @@ func TestLoginErrors(t *testing.T) {
 			if code := exitCode(err); code != tt.code || (tt.code == exitUsage) != errors.Is(err, errUsage) {
 				t.Fatalf("exit %d (%v), want %d\n%s", code, err, tt.code, stderr.String())
 			}
+			t.Logf("stderr:\n%s", stderr.String())
 			// A usage error is all stderr says; a crawl that ran also
 			// has its summary line.
 			var lines []string
