@@ -268,8 +268,9 @@ type Config struct {
 	// defaults of package sitemap (50 MB and 50,000 URLs per file).
 	SitemapLimits sitemap.Limits
 
-	// Render is RenderNever or RenderAlways: whether HTML pages are
-	// rendered by Renderer before they are parsed. Empty means
+	// Render is RenderNever, RenderAlways or RenderAuto: whether HTML
+	// pages are rendered by Renderer before they are parsed (RenderAuto:
+	// those that need it, learned per URL pattern). Empty means
 	// RenderNever. [--render never]
 	Render string
 	// Renderer renders pages when Render asks for it; it must be set
@@ -419,12 +420,12 @@ func (c *Config) Validate() error {
 	}
 	switch c.Render {
 	case "", RenderNever:
-	case RenderAlways:
+	case RenderAlways, RenderAuto:
 		if c.Renderer == nil {
 			return bad("render", "%q needs a Renderer", c.Render)
 		}
 	default:
-		return bad("render", "%q: want never or always", c.Render)
+		return bad("render", "%q: want never, always or auto", c.Render)
 	}
 	if c.BasicAuth != nil && c.BasicAuth.Username() == "" {
 		return bad("auth", "has no user name")

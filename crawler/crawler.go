@@ -518,11 +518,10 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		if err != nil {
 			base = u
 		}
-		body, ctype, base, stop := w.render(ctx, &out, &res, req, resp, base)
+		page, stop, err := w.parsePage(ctx, &out, &res, req, resp, base)
 		if stop {
 			return out
 		}
-		page, err := c.cfg.Parser.Parse(base, ctype, body)
 		if err != nil {
 			res.Error, res.Detail = ClassParse, err.Error()
 			return w.finish(ctx, out, &res)

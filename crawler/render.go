@@ -9,6 +9,7 @@ import (
 
 	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/parse"
 	"github.com/hivecrawl/crawl/urlnorm"
 )
 
@@ -58,16 +59,53 @@ type subfetcher interface {
 	Subfetch(ctx context.Context, req *http.Request) (*fetch.Response, error)
 }
 
-// render renders the current page, fetched as resp, when the crawl asks
-// for it, and returns the body and content type to parse and the base URL
-// of its links. With stop set, the URL's outcome is *out (retried, cut
-// off or recorded as failed) and nothing is to be parsed.
-func (w *worker) render(ctx context.Context, out *frontier.Outcome, res *Result, req frontier.Request, resp *fetch.Response, base *url.URL) (body []byte, ctype string, _ *url.URL, stop bool) {
+// parsePage parses the current page, fetched as resp, from the DOM
+// Config.Render asks for: the HTTP body (RenderNever), the rendered DOM
+// (RenderAlways), or either as autoRender decides (RenderAuto). With stop
+// set, the URL's outcome is *out (retried, cut off, recorded as failed or
+// as a redirect) and there is no page.
+func (w *worker) parsePage(ctx context.Context, out *frontier.Outcome, res *Result, req frontier.Request, resp *fetch.Response, base *url.URL) (_ *parse.Page, stop bool, _ error) {
 	c := w.c
-	body, ctype = resp.Body, resp.ContentType
-	if c.cfg.Render != RenderAlways || c.cfg.Renderer == nil {
-		return body, ctype, base, false
+	if c.cfg.Renderer == nil || (c.cfg.Render != RenderAlways && c.cfg.Render != RenderAuto) {
+		page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
+		return page, false, err
 	}
+	var httpPage *parse.Page
+	var key string
+	compare := false
+	if c.cfg.Render == RenderAuto {
+		page, err := c.cfg.Parser.Parse(base, resp.ContentType, resp.Body)
+		if err != nil {
+			return nil, false, err
+		}
+		var render bool
+		if key, render, compare = w.r.auto.decide(req.URL, page, resp.Body); !render {
+			return page, false, nil
+		}
+		httpPage = page
+	}
+	rd, stop := w.render(ctx, out, res, req, resp)
+	if stop {
+		return nil, true, nil
+	}
+	if u, err := url.Parse(rd.FinalURL); err == nil && rd.FinalURL != "" {
+		base = u
+	}
+	page, err := c.cfg.Parser.Parse(base, "text/html; charset=utf-8", rd.Body)
+	if err != nil {
+		return nil, false, err
+	}
+	if compare {
+		w.r.auto.learn(key, foundMore(httpPage, page, c.cfg.Extractor))
+	}
+	return page, false, nil
+}
+
+// render renders the current page with Config.Renderer. With stop set,
+// the URL's outcome is *out (retried, cut off, recorded as failed, or as
+// a redirect when the page navigated away by itself).
+func (w *worker) render(ctx context.Context, out *frontier.Outcome, res *Result, req frontier.Request, resp *fetch.Response) (_ *fetch.Rendered, stop bool) {
+	c := w.c
 	rr := &fetch.RenderRequest{Document: resp, Check: w.subCheck}
 	if sf, ok := c.cfg.Fetcher.(subfetcher); ok {
 		rr.Subfetch = sf.Subfetch
@@ -86,7 +124,7 @@ func (w *worker) render(ctx context.Context, out *frontier.Outcome, res *Result,
 			res.Error, res.Detail = ClassRender, err.Error()
 			*out = w.finish(ctx, *out, res)
 		}
-		return nil, "", nil, true
+		return nil, true
 	}
 	if ro, ok := c.cfg.Observer.(RenderObserver); ok {
 		ro.PageRendered(rd.Subrequests)
@@ -109,13 +147,10 @@ func (w *worker) render(ctx context.Context, out *frontier.Outcome, res *Result,
 			res.RedirectTo = canon
 			out.Links = w.follow(req, req.Depth, []string{canon})
 			*out = w.finish(ctx, *out, res)
-			return nil, "", nil, true
+			return nil, true
 		}
 	}
-	if u, err := url.Parse(rd.FinalURL); err == nil && rd.FinalURL != "" {
-		base = u
-	}
-	return rd.Body, "text/html; charset=utf-8", base, false
+	return rd, false
 }
 
 // subCheck checks a subrequest of a rendered page against robots.txt of

@@ -41,6 +41,9 @@ type run struct {
 	// ignored holds the query parameters learned from rel=canonical.
 	ignored urlnorm.IgnoredParams
 
+	// auto learns which pages to render (Config.Render RenderAuto).
+	auto *autoRender
+
 	// session is the login state, when Config.Login is set; nil otherwise.
 	session *session
 }
@@ -48,6 +51,9 @@ type run struct {
 // newRun builds the state of a run whose records go to h.
 func (c *Crawler) newRun(h Handler) *run {
 	r := &run{c: c, handler: h, hostCount: make(map[string]int), failedBy: make(map[string]int64)}
+	if c.cfg.Render == RenderAuto {
+		r.auto = newAutoRender()
+	}
 	r.budget.max = int64(c.cfg.MaxPages)
 	if b, ok := h.(Borrower); ok {
 		r.borrows = b.BorrowsPages()

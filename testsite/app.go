@@ -51,7 +51,8 @@ func (o AppOptions) withDefaults() AppOptions {
 // /api/private/data, which robots.txt disallows; /app/private's fetches
 // Options.Private. The shell loads an image and a web font (which a
 // renderer should not fetch by default). / and /pages/N are
-// server-rendered HTML, linked to each other and to /app/.
+// server-rendered HTML, linked to each other and to /app/, with an
+// analytics-like script that changes nothing.
 //
 // App counts the requests it gets per path. It is safe for concurrent
 // use.
@@ -173,6 +174,10 @@ const appJS = `(async function () {
 })();
 `
 
+// analyticsJS is the kind of script server-rendered pages carry: it
+// changes nothing a crawler sees.
+const analyticsJS = `window.dataLayer = window.dataLayer || []; window.dataLayer.push({page: location.pathname});`
+
 // route is what /api/route answers.
 type appRoute struct {
 	Title string   `json:"title"`
@@ -207,6 +212,9 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/static/app.js":
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, appJS)
+	case p == "/static/analytics.js":
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, analyticsJS)
 	case p == "/static/app.css":
 		w.Header().Set("Content-Type", "text/css")
 		fmt.Fprint(w, appCSS)
@@ -280,6 +288,6 @@ func (a *App) serverPage(w http.ResponseWriter, title string, n int) {
 			fmt.Fprintf(&b, "<li><a href=\"/pages/%d\">Page %d</a></li>", i, i)
 		}
 	}
-	b.WriteString("<li><a href=\"/app/\">The app</a></li></ul></body></html>\n")
+	b.WriteString("<li><a href=\"/app/\">The app</a></li></ul><script src=\"/static/analytics.js\"></script></body></html>\n")
 	fmt.Fprint(w, b.String())
 }

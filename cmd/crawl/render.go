@@ -39,7 +39,7 @@ func (o *renderOptions) addFlags(g *flagGroups) {
 	if o.RenderBlock == "" {
 		o.RenderBlock = strings.Join(render.DefaultBlock, ",")
 	}
-	fs.StringVar(&o.Render, "render", o.Render, "run pages' JavaScript in a headless browser: never or always")
+	fs.StringVar(&o.Render, "render", o.Render, "run pages' JavaScript in a headless browser: never, always, or auto (the pages that need it, learned per URL pattern)")
 	fs.StringVar(&o.RenderWait, "render-wait", o.RenderWait, "with --render: wait for idle (no request for 500ms after load), load, or a CSS `selector`; bounded by --timeout")
 	fs.IntVar(&o.RenderTabs, "render-tabs", o.RenderTabs, "with --render: pages rendered at once (browser tabs)")
 	fs.StringVar(&o.RenderBlock, "render-block", o.RenderBlock, "with --render: resources never fetched, `list` of images, media, fonts, or none")
@@ -81,9 +81,9 @@ func (o *renderOptions) validateRender(opts options) error {
 		return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
 	}
 	switch o.Render {
-	case crawler.RenderNever, crawler.RenderAlways:
+	case crawler.RenderNever, crawler.RenderAlways, crawler.RenderAuto:
 	default:
-		return bad("--render %q: want never or always", o.Render)
+		return bad("--render %q: want never, always or auto", o.Render)
 	}
 	if o.RenderTabs < 1 {
 		return bad("--render-tabs must be at least 1 (got %d)", o.RenderTabs)

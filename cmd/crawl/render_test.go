@@ -365,3 +365,43 @@ func parentOf(pid int) int {
 	pp, _ := strconv.Atoi(f[1])
 	return pp
 }
+
+// TestRenderAuto crawls a site of server-rendered pages (with a script
+// that changes nothing) and app routes, about 80/20, with --render auto:
+// every page and route is reached, each document fetched once, and at
+// most 10% of the server-rendered pages are rendered.
+func TestRenderAuto(t *testing.T) {
+	needBrowser(t)
+	app := testsite.NewApp(testsite.AppOptions{Items: 6, Pages: 60})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"--render", "auto", "--render-tabs", "2", "--rate", "0", "--quiet", "-o", out, srv.URL + "/"},
+		&bytes.Buffer{}, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	recs := renderRecords(t, out, srv.URL)
+	hits := app.Hits()
+	for _, p := range append(app.AppRoutes(), app.ServerPages()...) {
+		if r, ok := recs[p]; !ok || r.Error != "" {
+			t.Errorf("%s: %+v (reached %v)", p, r, ok)
+		} else if hits[p] != 1 {
+			t.Errorf("%s fetched %d times, want once", p, hits[p])
+		}
+	}
+	rendered := 0
+	for _, p := range app.ServerPages() {
+		if recs[p].Rendered {
+			rendered++
+		}
+	}
+	if n := len(app.ServerPages()); rendered*10 > n {
+		t.Errorf("%d of %d server-rendered pages rendered, want at most 10%%", rendered, n)
+	}
+	t.Logf("%d of %d server-rendered pages rendered", rendered, len(app.ServerPages()))
+	if d := app.Disallowed(); len(d) > 0 {
+		t.Errorf("robots-disallowed paths requested: %v", d)
+	}
+}
