@@ -15,6 +15,10 @@
 // jobs/ID/state (its frontier), jobs/ID/pages.jsonl, items.jsonl and
 // log.txt, and jobs/ID/files for the other outputs a config names.
 //
-// Package serve imports crawler, metrics and progress of this module; it
-// never imports the command.
+// With a fleet (crawl serve --frontier), the command's Crawls lists each
+// job in Redis for crawl worker processes and its Crawl only watches the
+// job's frontier there.
+//
+// Package serve imports crawler, frontier, metrics and progress of this
+// module; it never imports the command.
 package serve

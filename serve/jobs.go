@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/frontier"
 	"github.com/hivecrawl/crawl/metrics"
 	"github.com/hivecrawl/crawl/progress"
 )
@@ -83,16 +84,40 @@ type Crawls interface {
 
 // Run is a crawl wired by Crawls.Open.
 type Run struct {
-	// Crawler runs the crawl from Seeds.
-	Crawler *crawler.Crawler
-	Seeds   []string
+	// Crawl runs the crawl: Local's, or one that others run.
+	Crawl Crawl
 	// Resuming says what a resumed crawl takes up again; Finished, that
-	// the stored crawl has nothing left to do (Crawler is then unused).
+	// the stored crawl has nothing left to do (Crawl is then unused).
 	Resuming, Finished string
 	// MaxPages is the crawl's page budget (0: none), for the ETA.
 	MaxPages int
 	// Close closes the crawl's frontier and outputs.
 	Close func() error
+}
+
+// Crawl is a job's crawl as the server drives it.
+type Crawl interface {
+	// Run crawls until the crawl is done or ctx ends, as
+	// crawler.Crawler.Run does; the Summary counts this run only.
+	Run(ctx context.Context) (crawler.Summary, error)
+	// Progress returns the counters of the run under way.
+	Progress() crawler.Progress
+	// FrontierStats returns the frontier's counters.
+	FrontierStats(ctx context.Context) (frontier.Stats, error)
+}
+
+// Local is the Crawl of c from seeds, run in this process.
+func Local(c *crawler.Crawler, seeds []string) Crawl { return local{c, seeds} }
+
+type local struct {
+	c     *crawler.Crawler
+	seeds []string
+}
+
+func (l local) Run(ctx context.Context) (crawler.Summary, error) { return l.c.Run(ctx, l.seeds...) }
+func (l local) Progress() crawler.Progress                       { return l.c.Progress() }
+func (l local) FrontierStats(ctx context.Context) (frontier.Stats, error) {
+	return l.c.FrontierStats(ctx)
 }
 
 // Counters are a job's progress, over all its runs.
@@ -474,7 +499,7 @@ func (s *Server) crawl(ctx context.Context, j *job, r *Run, base Counters, log *
 		log.Info(r.Finished)
 		return crawler.Summary{}, 0, nil
 	}
-	c := r.Crawler
+	c := r.Crawl
 	if r.Resuming != "" {
 		log.Info(r.Resuming)
 	}
@@ -507,8 +532,8 @@ func (s *Server) crawl(ctx context.Context, j *job, r *Run, base Counters, log *
 		defer close(reported)
 		progress.Run(pctx, src, progress.Options{Interval: s.opts.EventInterval, Window: 5 * time.Second, MaxPages: int64(r.MaxPages)}, report)
 	}()
-	log.Info("crawl starting", "seeds", len(r.Seeds))
-	sum, err := c.Run(ctx, r.Seeds...)
+	log.Info("crawl starting")
+	sum, err := c.Run(ctx)
 	stopProgress()
 	<-reported
 	queued := int64(-1)

@@ -88,6 +88,8 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 			return purge(ctx, args[1:], stdout)
 		case "serve":
 			return serveCommand(ctx, args[1:], stdout, stderr)
+		case "worker":
+			return workerCommand(ctx, args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, versionLine())
 			return nil

@@ -29,6 +29,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	maxRunning := fs.Int("max-running", 2, "run at most `n` jobs at once; the others wait as pending")
 	keep := fs.Duration("keep-metrics", time.Hour, "keep an ended job's metrics on /metrics this `long`")
 	tokenFile := fs.String("token-file", "", "require Authorization: Bearer <the token in `file`> on the API and /metrics")
+	front := fs.String("frontier", "", "list the jobs in Redis at `url` for crawl worker processes to run, instead of running them here")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: serve: %v", errUsage, flagError(fs, err))
 	}
@@ -62,8 +63,20 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if host, _, _ := net.SplitHostPort(listen); token == "" && !loopbackHost(host) {
 		return bad("--addr %s is not a loopback address: anyone who reaches it could run crawls; set --token-file, or listen on 127.0.0.1", listen)
 	}
+	var crawls serve.Crawls = jobCrawls{}
+	if *front != "" {
+		if err := checkRedisURL(*front); err != nil {
+			return bad("--frontier: %v", err)
+		}
+		reg, err := openRegistry(*front)
+		if err != nil {
+			return bad("%v", err)
+		}
+		defer reg.c.Close()
+		crawls = fleetCrawls{url: *front, reg: reg}
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := serve.New(jobCrawls{}, serve.Options{
+	srv, err := serve.New(crawls, serve.Options{
 		Dir: *data, MaxRunning: *maxRunning, KeepMetrics: *keep, Token: token, Log: log, Version: crawler.Version,
 	})
 	if err != nil {
@@ -163,7 +176,7 @@ func (jobCrawls) Open(ctx context.Context, spec serve.Spec, dir string, m *metri
 		return nil, err
 	}
 	return &serve.Run{
-		Crawler: c, Seeds: w.seeds, Resuming: w.resuming, MaxPages: o.MaxPages,
+		Crawl: serve.Local(c, w.seeds), Resuming: w.resuming, MaxPages: o.MaxPages,
 		Close: func() error {
 			// As run does once the crawl is over.
 			errs := []error{o.requestOptions.saveCookies(w.jar)}

@@ -42,7 +42,7 @@ var rules = map[string][]string{
 	// A form login is a crawler.Login, handed the crawl's Fetcher.
 	"login": {"crawler", "fetch", "parse", "urlnorm"},
 	// The job service runs crawls the command wires for it.
-	"serve": {"crawler", "metrics", "progress"},
+	"serve": {"crawler", "frontier", "metrics", "progress"},
 
 	"output/mirrortest": {"parse"},
 	// The database sink is an output of its own, for its drivers.

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hivecrawl/crawl/crawler"
+	"github.com/hivecrawl/crawl/frontier"
+	"github.com/hivecrawl/crawl/frontier/redis"
+	"github.com/hivecrawl/crawl/metrics"
+	"github.com/hivecrawl/crawl/serve"
+)
+
+// registryKey is the Redis hash where crawl serve --frontier lists its
+// jobs for the workers: job id → fleetEntry as JSON.
+const registryKey = "crawlserve:jobs"
+
+// fleetPoll is how often a worker reads the registry, and the server a
+// fleet job's counters: a pause or cancel reaches the workers within it.
+const fleetPoll = time.Second
+
+// fleetEntry is a job as the registry lists it.
+type fleetEntry struct {
+	Spec serve.Spec `json:"spec"`
+	// Status is "running" while workers should crawl it, "stopped" once
+	// they should stop (paused, canceled, or the server stopping), and
+	// "finished" once its frontier is drained.
+	Status string `json:"status"`
+	// Epoch changes each time the job is set running: a worker runs each
+	// epoch of a job once.
+	Epoch int64 `json:"epoch"`
+}
+
+// registry is the jobs' list in Redis.
+type registry struct{ c *goredis.Client }
+
+func openRegistry(rawURL string) (*registry, error) {
+	opts, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return nil, errors.New("--frontier: not a redis:// URL") // its error could echo a password
+	}
+	return &registry{c: goredis.NewClient(opts)}, nil
+}
+
+func (r *registry) set(ctx context.Context, id string, e fleetEntry) error {
+	data, _ := json.Marshal(e) // always marshals
+	if err := r.c.HSet(ctx, registryKey, id, data).Err(); err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	return nil
+}
+
+func (r *registry) setStatus(ctx context.Context, id, status string) error {
+	all, err := r.all(ctx)
+	if err != nil {
+		return err
+	}
+	e, ok := all[id]
+	if !ok {
+		return nil
+	}
+	e.Status = status
+	return r.set(ctx, id, e)
+}
+
+func (r *registry) all(ctx context.Context) (map[string]fleetEntry, error) {
+	m, err := r.c.HGetAll(ctx, registryKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	out := make(map[string]fleetEntry, len(m))
+	for id, v := range m {
+		var e fleetEntry
+		if json.Unmarshal([]byte(v), &e) == nil {
+			out[id] = e
+		}
+	}
+	return out, nil
+}
+
+// fleetCrawls is crawl serve --frontier's Crawls: a job is validated as
+// on one machine, and run by the workers (crawl worker) that read the
+// registry; the server only watches its frontier in Redis.
+type fleetCrawls struct {
+	url string
+	reg *registry
+}
+
+var _ serve.Crawls = fleetCrawls{}
+
+// Check implements serve.Crawls.
+func (f fleetCrawls) Check(spec serve.Spec, dir string) error {
+	_, err := jobOptions(spec, dir)
+	return err
+}
+
+// Open implements serve.Crawls: it lists the job as running for the
+// workers (the first to join adds its seeds) and returns its watcher.
+func (f fleetCrawls) Open(ctx context.Context, spec serve.Spec, dir string, _ *metrics.Metrics, _ crawler.Observer, log *slog.Logger) (*serve.Run, error) {
+	if _, err := jobOptions(spec, dir); err != nil {
+		return nil, err
+	}
+	id := filepath.Base(dir)
+	rep, err := redis.Inspect(ctx, f.url, id)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	if err := f.reg.set(ctx, id, fleetEntry{Spec: spec, Status: "running", Epoch: time.Now().UnixNano()}); err != nil {
+		return nil, err
+	}
+	log.Info("job listed for the fleet's workers", "job", id)
+	w := &fleetWatch{url: f.url, id: id, reg: f.reg, before: rep.Stats}
+	w.last.Store(&rep.Stats)
+	return &serve.Run{Crawl: w, Close: func() error { return nil }}, nil
+}
+
+// fleetWatch is a fleet job's Crawl on the server: it waits for the
+// workers to drain the job's frontier, and stops them when its run ends.
+type fleetWatch struct {
+	url, id string
+	reg     *registry
+	before  frontier.Stats // the counters when this run began
+	last    atomicStats
+}
+
+// atomicStats holds the last stats read.
+type atomicStats struct {
+	mu sync.Mutex
+	st *frontier.Stats
+}
+
+func (a *atomicStats) Store(st *frontier.Stats) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.st = st
+}
+
+func (a *atomicStats) Load() frontier.Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return *a.st
+}
+
+// Run implements serve.Crawl.
+func (w *fleetWatch) Run(ctx context.Context) (crawler.Summary, error) {
+	start := time.Now()
+	t := time.NewTicker(fleetPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Paused, canceled or the server stopping: the workers stop.
+			err := w.reg.setStatus(context.WithoutCancel(ctx), w.id, "stopped")
+			return w.summary(start), errors.Join(ctx.Err(), err)
+		case <-t.C:
+		}
+		rep, err := redis.Inspect(ctx, w.url, w.id)
+		if err != nil {
+			continue // Redis away: the workers retry, and so does this
+		}
+		w.last.Store(&rep.Stats)
+		if st := rep.Stats; st.Seen > 0 && st.Queued == 0 && st.Leased == 0 {
+			return w.summary(start), w.reg.setStatus(ctx, w.id, "finished")
+		}
+	}
+}
+
+func (w *fleetWatch) summary(start time.Time) crawler.Summary {
+	st := w.last.Load()
+	return crawler.Summary{Done: st.Done - w.before.Done, Failed: st.Failed - w.before.Failed, Elapsed: time.Since(start)}
+}
+
+// Progress implements serve.Crawl: the fleet's counters, those leased
+// as in flight.
+func (w *fleetWatch) Progress() crawler.Progress {
+	st := w.last.Load()
+	return crawler.Progress{Done: st.Done - w.before.Done, Failed: st.Failed - w.before.Failed, InFlight: st.Leased}
+}
+
+// FrontierStats implements serve.Crawl.
+func (w *fleetWatch) FrontierStats(context.Context) (frontier.Stats, error) {
+	return w.last.Load(), nil
+}
+
+// workerCommand is crawl worker: it crawls every running job that crawl
+// serve --frontier lists in Redis, each as a fleet worker of its own job
+// (its politeness shared in Redis), until stopped. Each job's records,
+// items, log and other outputs go under --data DIR/jobs/ID.
+func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, help := subcommandFlags("crawl worker")
+	front := fs.String("frontier", "", "the fleet's Redis `url`, as given to crawl serve")
+	data := fs.String("data", "", "keep this worker's outputs of each job in `dir`/jobs/ID")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: worker: %v", errUsage, flagError(fs, err))
+	}
+	if *help {
+		printSubcommandHelp(stdout, "crawl worker --frontier URL --data DIR", fs)
+		return nil
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("%w: worker takes no arguments (got %q)", errUsage, fs.Args())
+	case *front == "" || *data == "":
+		return fmt.Errorf("%w: worker: --frontier URL and --data DIR are required", errUsage)
+	}
+	if err := checkRedisURL(*front); err != nil {
+		return fmt.Errorf("%w: worker: --frontier: %v", errUsage, err)
+	}
+	reg, err := openRegistry(*front)
+	if err != nil {
+		return fmt.Errorf("%w: worker: %v", errUsage, err)
+	}
+	defer reg.c.Close()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	w := &worker{url: *front, dir: *data, log: log, runs: map[string]*workerRun{}}
+	defer w.stopAll()
+	log.Info("worker waiting for jobs", "frontier", redact(*front))
+	t := time.NewTicker(fleetPoll)
+	defer t.Stop()
+	for {
+		jobs, err := reg.all(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("redis unavailable, retrying", "err", err)
+		}
+		if err == nil {
+			w.sync(ctx, jobs)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// worker runs the fleet's jobs in this process.
+type worker struct {
+	url, dir string
+	log      *slog.Logger
+	runs     map[string]*workerRun // by job id
+	wg       sync.WaitGroup
+}
+
+// workerRun is one epoch of a job, run or being run here.
+type workerRun struct {
+	epoch  int64
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// sync starts the running jobs' new epochs and stops the runs of jobs
+// that are no longer running.
+func (w *worker) sync(ctx context.Context, jobs map[string]fleetEntry) {
+	for id, r := range w.runs {
+		if e, ok := jobs[id]; !ok || e.Status != "running" || e.Epoch != r.epoch {
+			r.cancel()
+			select {
+			case <-r.done:
+				delete(w.runs, id)
+			default: // still stopping: looked at again next time
+			}
+		}
+	}
+	for id, e := range jobs {
+		if e.Status != "running" {
+			continue
+		}
+		if _, ok := w.runs[id]; ok {
+			continue // this epoch is running or ran here
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		r := &workerRun{epoch: e.Epoch, cancel: cancel, done: make(chan struct{})}
+		w.runs[id] = r
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			defer close(r.done)
+			if err := w.run(rctx, id, e.Spec); err != nil && !errors.Is(err, context.Canceled) {
+				w.log.Error("job failed on this worker", "job", id, "err", err)
+			}
+		}()
+	}
+}
+
+// run crawls the job id as one of its fleet's workers until its frontier
+// is drained or ctx ends.
+func (w *worker) run(ctx context.Context, id string, spec serve.Spec) (err error) {
+	dir := filepath.Join(w.dir, "jobs", id)
+	o, err := jobOptions(spec, dir)
+	if err != nil {
+		return err
+	}
+	o.State, o.Frontier, o.Job = "", w.url, id
+	if err := o.fleetOptions.validate(""); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, serve.FilesDir), 0o700); err != nil {
+		return err
+	}
+	lf, err := os.OpenFile(filepath.Join(dir, serve.LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	log := slog.New(slog.NewTextHandler(lf, nil))
+	wi, err := wire(ctx, o, io.Discard, log)
+	if err != nil {
+		return err
+	}
+	defer wi.close(&err)
+	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Version: crawler.Version})
+	if err != nil {
+		return err
+	}
+	c, _, err := wi.newCrawler(&o, m, m, log)
+	if err != nil {
+		return err
+	}
+	w.log.Info("job started on this worker", "job", id)
+	sum, err := c.Run(ctx, wi.seeds...)
+	log.Info(fmt.Sprintf("crawl: %s, elapsed %s", sum, sum.Elapsed.Round(time.Millisecond)))
+	w.log.Info("job over on this worker", "job", id, "done", sum.Done, "failed", sum.Failed)
+	return err
+}
+
+// stopAll stops every run and waits for them.
+func (w *worker) stopAll() {
+	for _, r := range w.runs {
+		r.cancel()
+	}
+	w.wg.Wait()
+}

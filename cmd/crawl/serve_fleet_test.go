@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hivecrawl/crawl/frontier/redis"
+	"github.com/hivecrawl/crawl/frontier/redis/redistest"
+	"github.com/hivecrawl/crawl/serve"
+	"github.com/hivecrawl/crawl/testsite"
+)
+
+// startWorkers runs n crawl worker commands in this process on url, each
+// with its own data directory, until the test ends.
+func startWorkers(t *testing.T, url string, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var dirs []string
+	done := make(chan error, n)
+	for range n {
+		dir := t.TempDir()
+		dirs = append(dirs, dir)
+		go func() { done <- run(ctx, []string{"worker", "--frontier", url, "--data", dir}, io.Discard, io.Discard) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range n {
+			if err := <-done; err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		}
+	})
+	return dirs
+}
+
+// liveWorkers returns the number of workers of the fleet job id.
+func liveWorkers(t *testing.T, url, id string) int {
+	t.Helper()
+	rep, err := redis.Inspect(context.Background(), url, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rep.Workers)
+}
+
+// waitWorkers waits until the job has n workers; the limit is a hang
+// guard.
+func waitWorkers(t *testing.T, url, id string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for liveWorkers(t, url, id) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s has %d workers after a minute, want %d", id, liveWorkers(t, url, id), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestServeFleet runs crawl serve --frontier with two crawl workers on one
+// Redis: a submitted job is crawled by both, every page once, and a
+// canceled job stops on both.
+func TestServeFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real Redis")
+	}
+	rs := redistest.Start(t)
+	url := rs.URL(0)
+	reg, err := openRegistry(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.c.Close()
+	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: t.TempDir(), EventInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+	c := apiClient{t: t, base: hs.URL}
+	dirs := startWorkers(t, url, 2)
+
+	t.Run("finish", func(t *testing.T) {
+		c.t = t
+		site := testsite.New(testsite.Options{Pages: 600, LinksPerPage: 6, PageBytes: 512, Latency: 20 * time.Millisecond})
+		web := httptest.NewServer(site)
+		defer web.Close()
+		j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 4, "concurrency": 4})
+		waitWorkers(t, url, j.ID, 2)
+		end := c.waitStatus(j.ID, serve.Finished)
+		var records []string
+		for i, dir := range dirs {
+			data, err := os.ReadFile(filepath.Join(dir, "jobs", j.ID, serve.PagesFile))
+			if err != nil {
+				t.Fatalf("worker %d: %v", i, err)
+			}
+			lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+			if len(data) == 0 {
+				t.Errorf("worker %d recorded no page", i)
+				continue
+			}
+			records = append(records, lines...)
+		}
+		checkEveryPageOnce(t, site, web.URL, records)
+		if got := end.Counters.Done + end.Counters.Failed; got != int64(len(records)) {
+			t.Errorf("the server counted %d pages, the workers recorded %d", got, len(records))
+		}
+		if m := site.MaxInFlight(); m > 4 {
+			t.Errorf("%d requests at once; the job's per-host is 4 across the fleet", m)
+		}
+	})
+
+	t.Run("cancel", func(t *testing.T) {
+		c.t = t
+		site := testsite.New(testsite.Options{Pages: 20000, LinksPerPage: 6, PageBytes: 512, Latency: 50 * time.Millisecond})
+		web := httptest.NewServer(site)
+		defer web.Close()
+		j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 4, "grace": "1s"})
+		waitWorkers(t, url, j.ID, 2)
+		c.job("POST", "/api/v1/jobs/"+j.ID+"/cancel", nil, 200)
+		c.waitStatus(j.ID, serve.Canceled)
+		waitWorkers(t, url, j.ID, 0) // both have left the job
+		if n := site.Unique(); n >= len(site.Reachable(0)) {
+			t.Errorf("the job finished (%d pages) before the cancel", n)
+		}
+		t.Logf("canceled after %d pages", site.Unique())
+	})
+}
