@@ -191,6 +191,7 @@ var binary struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	closeDBServers()
 	if binary.dir != "" {
 		os.RemoveAll(binary.dir)
 	}

@@ -84,6 +84,7 @@ type options struct {
 	fleetOptions    `yaml:",inline"` // a crawl shared in Redis: fleet.go
 	renderOptions   `yaml:",inline"` // headless rendering: render.go
 	loginOptions    `yaml:",inline"` // a form login: login.go
+	dbOptions       `yaml:",inline"` // the database sink: db.go
 }
 
 // defaultOptions are the options before the config file and the flags:
@@ -114,6 +115,7 @@ type flagGroups struct {
 	proxy                                                 *pflag.FlagSet
 	input, scope, polite, request, output, fleet, metrics *pflag.FlagSet
 	render                                                *pflag.FlagSet
+	db                                                    *pflag.FlagSet
 }
 
 // titled lists the groups in --help's order.
@@ -126,7 +128,7 @@ func (g *flagGroups) titled() []struct {
 		fs    *pflag.FlagSet
 	}{
 		{"Input", g.input}, {"Scope", g.scope}, {"Politeness and limits", g.polite},
-		{"Headers and authentication", g.request}, {"Proxies", g.proxy}, {"Output", g.output}, {"Rendering", g.render}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
+		{"Headers and authentication", g.request}, {"Proxies", g.proxy}, {"Output", g.output}, {"Database", g.db}, {"Rendering", g.render}, {"Resume and fleet", g.fleet}, {"Metrics", g.metrics},
 	}
 }
 
@@ -139,7 +141,7 @@ func newFlags(o *options) *flagGroups {
 	}
 	g := &flagGroups{all: set("crawl"), input: set("input"), scope: set("scope"), polite: set("politeness"),
 		request: set("request"), proxy: set("proxy"), output: set("output"), fleet: set("fleet"), metrics: set("metrics"),
-		render: set("render")}
+		render: set("render"), db: set("db")}
 
 	g.input.BoolVarP(&o.Help, "help", "h", false, "print this help and exit")
 	g.input.BoolVarP(&o.Version, "version", "V", false, "print the version and exit")
@@ -187,6 +189,7 @@ func newFlags(o *options) *flagGroups {
 	o.proxyOptions.addFlags(g)
 	o.fleetOptions.addFlags(g)
 	o.renderOptions.addFlags(g)
+	o.dbOptions.addFlags(g)
 	for _, t := range g.titled() {
 		g.all.AddFlagSet(t.fs)
 	}
@@ -468,6 +471,9 @@ func (o *options) validate() error {
 		return err
 	}
 	if err := o.fleetOptions.validate(o.State); err != nil {
+		return err
+	}
+	if err := o.dbOptions.validate(); err != nil {
 		return err
 	}
 	if err := o.renderOptions.validateRender(*o); err != nil {

@@ -106,6 +106,20 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 	if err := o.setupRender(w, o, log); err != nil {
 		return w, err
 	}
+	if o.DB != "" {
+		job := ""
+		if o.Frontier != "" {
+			job = o.Job
+		}
+		// Written through like the files: a resumable crawl's rows are
+		// committed before its completions are.
+		sink, closeDB, err := o.dbOptions.openDB(ctx, job, resuming, log)
+		if err != nil {
+			return w, err
+		}
+		w.closers = append(w.closers, closeDB)
+		w.pipe.handlers = append(w.pipe.handlers, sink)
+	}
 	// The page records are written last, once the other outputs have the
 	// page; the crawler counts them for the summary.
 	w.cfg.Handler = crawler.Handlers(append(w.pipe.handlers, w.records)...)
