@@ -275,6 +275,9 @@ type worker struct {
 	sitemapHop func(context.Context, *url.URL) error // checkSitemapHop, likewise
 	fetchHost  string
 	redirectTo string
+	// loginGen is the generation of the login session the fetch under way
+	// happens under (see session), when the crawl logs in.
+	loginGen uint64
 }
 
 // fetcherGetter lets the robots.txt cache fetch with a Fetcher that has
@@ -420,11 +423,9 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 		out.HostDelay = d.CrawlDelay
 	}
 
-	var gen uint64 // the login session the fetch happens under
 	if r.session != nil {
-		var ok bool
-		if gen, out, ok = w.sessionFor(ctx, req, out); !ok {
-			return out
+		if o, ok := w.sessionFor(ctx, req, out); !ok {
+			return o
 		}
 	}
 
@@ -465,7 +466,7 @@ func (w *worker) process(ctx context.Context, l frontier.Lease) frontier.Outcome
 	}
 	c.cfg.Observer.FetchFinished(res.Status, class, res.Bytes, time.Since(res.FetchedAt))
 	if r.session != nil && err == nil {
-		if o, handled := w.expiredPage(ctx, req, out, resp, gen); handled {
+		if o, handled := w.expiredPage(ctx, req, out, resp); handled {
 			return o
 		}
 	}

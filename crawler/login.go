@@ -234,18 +234,21 @@ func (w *worker) afterLogin(out frontier.Outcome) frontier.Outcome {
 }
 
 // sessionFor is called before req is fetched, when the crawl logs in:
-// it returns the generation of the session the fetch happens under,
-// after waiting for (or running) the login a request of the login's host
-// needs. ok false means the request is not fetched now: o is its
-// outcome.
-func (w *worker) sessionFor(ctx context.Context, req frontier.Request, out frontier.Outcome) (gen uint64, o frontier.Outcome, ok bool) {
+// it notes in w.loginGen the generation of the session the fetch happens
+// under, after waiting for (or running) the login a request of the
+// login's host needs. ok false means the request is not fetched now: o
+// is its outcome.
+func (w *worker) sessionFor(ctx context.Context, req frontier.Request, out frontier.Outcome) (o frontier.Outcome, ok bool) {
 	s := w.r.session
 	if !s.gated(req) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.gen, out, true
+		w.loginGen = s.gen
+		return out, true
 	}
-	return w.loginFirst(ctx, out)
+	gen, o, ok := w.loginFirst(ctx, out)
+	w.loginGen = gen
+	return o, ok
 }
 
 // expiredPage checks a fetched page for the end of the session. When
@@ -253,9 +256,9 @@ func (w *worker) sessionFor(ctx context.Context, req frontier.Request, out front
 // the crawl logs in again, once for all the workers that find it over,
 // and the page goes back to the frontier without a record, to be fetched
 // again: handled is then true and o is its outcome.
-func (w *worker) expiredPage(ctx context.Context, req frontier.Request, out frontier.Outcome, resp *fetch.Response, gen uint64) (o frontier.Outcome, handled bool) {
+func (w *worker) expiredPage(ctx context.Context, req frontier.Request, out frontier.Outcome, resp *fetch.Response) (o frontier.Outcome, handled bool) {
 	s := w.r.session
-	if !s.login.Expired(resp, w.redirectTo) || !s.expired(gen, req.URL) {
+	if !s.login.Expired(resp, w.redirectTo) || !s.expired(w.loginGen, req.URL) {
 		return out, false
 	}
 	_, ran, err := s.ready(ctx, w.logIn)
