@@ -57,6 +57,8 @@ func runChild(ctx context.Context, mode string, args []string, stdout, stderr io
 		return collyCrawl(ctx, seeds, *conc, *perHost, stderr)
 	case childFetch:
 		return fetchLoop(ctx, seeds, *pages, *conc, *perHost, *parse, stderr)
+	case childRender:
+		return renderLoop(ctx, seeds, *conc, stderr)
 	case childCrawlLib:
 		return libCrawl(ctx, seeds, *conc, *perHost, *cpuProfile, *memProfile, stderr)
 	}

@@ -41,6 +41,11 @@ type scenario struct {
 	// LimitRule per host, the loops' connections per host).
 	PerHost int
 	Runners []string
+	// Render, when set, makes a render scenario (bench/render.go): the
+	// testsite App of about Pages pages, crawl --render Render with
+	// Concurrency tabs against a reference ("always": the naive chromedp
+	// loop; "auto": crawl --render always).
+	Render string
 }
 
 // Expected is the number of distinct pages a complete crawl fetches.
@@ -86,6 +91,10 @@ var presets = map[string]scenario{
 		Pages: 200_000, LinksPerPage: 20, PageBytes: 8 << 10, Hosts: 1,
 		Concurrency: 64, PerHost: 64, Runners: []string{runCrawl, runWget, runFetch, runFetchParse},
 	},
+	// render and auto run headless Chromium: a few hundred app routes with
+	// 4 tabs; auto on a site of 80% server-rendered pages.
+	"render": {Pages: 300, Hosts: 1, Concurrency: 4, PerHost: 4, Render: "always"},
+	"auto":   {Pages: 300, Hosts: 1, Concurrency: 4, PerHost: 4, Render: "auto"},
 	// smoke is small and quick: it checks that every runner still works and
 	// that crawl is complete, never a timing.
 	"smoke": {
@@ -113,16 +122,16 @@ func parseRunners(list string) ([]string, error) {
 			continue
 		}
 		known := false
-		for _, a := range allRunners {
+		for _, a := range knownRunners() {
 			known = known || a == r
 		}
 		if !known {
-			return nil, fmt.Errorf("unknown runner %q (want some of %s)", r, strings.Join(allRunners, ","))
+			return nil, fmt.Errorf("unknown runner %q (want some of %s)", r, strings.Join(knownRunners(), ","))
 		}
 		want[r] = true
 	}
 	var out []string
-	for _, a := range allRunners {
+	for _, a := range knownRunners() {
 		if want[a] {
 			out = append(out, a)
 		}

@@ -86,6 +86,9 @@ func (w *worker) parsePage(ctx context.Context, out *frontier.Outcome, res *Resu
 	}
 	rd, stop := w.render(ctx, out, res, req, resp)
 	if stop {
+		if compare {
+			w.r.auto.abandon(key)
+		}
 		return nil, true, nil
 	}
 	if u, err := url.Parse(rd.FinalURL); err == nil && rd.FinalURL != "" {
@@ -93,6 +96,9 @@ func (w *worker) parsePage(ctx context.Context, out *frontier.Outcome, res *Resu
 	}
 	page, err := c.cfg.Parser.Parse(base, "text/html; charset=utf-8", rd.Body)
 	if err != nil {
+		if compare {
+			w.r.auto.abandon(key)
+		}
 		return nil, false, err
 	}
 	if compare {

@@ -35,7 +35,9 @@ const (
 //   - Otherwise the first page of a pattern is rendered and compared; if
 //     rendering found more, the second is too, to confirm. After that the
 //     pattern's last comparison decides, and one page in autoRecheck is
-//     rendered and compared again.
+//     rendered and compared again. One comparison of a pattern runs at a
+//     time: pages that come while it runs follow the pattern's current
+//     decision (not rendered, at first).
 //
 // Rendering "found more" when the rendered DOM has a link the HTTP DOM
 // has not, a different non-empty title, or more extracted fields
@@ -50,6 +52,9 @@ type autoPattern struct {
 	pages    int  // pages of the pattern seen
 	compared int  // pages rendered and compared
 	helps    bool // the last comparison: rendering found more
+	// sampling reports a comparison under way that the pattern's
+	// decision waits for: pages that come meanwhile are not sampled too.
+	sampling bool
 }
 
 func newAutoRender() *autoRender {
@@ -77,10 +82,28 @@ func (a *autoRender) decide(rawURL string, page *parse.Page, body []byte) (key s
 	}
 	p.pages++
 	switch {
-	case shell, p.compared == 0, p.compared == 1 && p.helps, p.pages%autoRecheck == 0:
+	case shell:
+		return key, true, true
+	case p.sampling:
+		return key, p.helps, false
+	case p.compared == 0, p.compared == 1 && p.helps, p.pages%autoRecheck == 0:
+		p.sampling = true
 		return key, true, true
 	}
 	return key, p.helps, false
+}
+
+// abandon forgets a comparison decide asked for that did not happen (the
+// page could not be rendered).
+func (a *autoRender) abandon(key string) {
+	if key == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p := a.patterns[key]; p != nil {
+		p.sampling = false
+	}
 }
 
 // learn records a comparison of the pattern key: whether rendering found
@@ -94,6 +117,7 @@ func (a *autoRender) learn(key string, helps bool) {
 	if p := a.patterns[key]; p != nil {
 		p.compared++
 		p.helps = helps
+		p.sampling = false
 	}
 }
 

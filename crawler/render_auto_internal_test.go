@@ -68,6 +68,16 @@ func TestAutoRenderDecide(t *testing.T) {
 	if _, render, _ := a.decide("http://a.test/static", full, []byte("<p>no script</p>")); render {
 		t.Error("a page without a script rendered")
 	}
+	// Pages that come while a pattern's first comparison runs are not
+	// sampled as well; a comparison that fails lets the next page sample.
+	key, render, _ := a.decide("http://a.test/list/1", full, script)
+	if _, again, _ := a.decide("http://a.test/list/2", full, script); !render || again {
+		t.Errorf("first page rendered %v, second (while the first is compared) %v", render, again)
+	}
+	a.abandon(key)
+	if _, render, _ := a.decide("http://a.test/list/3", full, script); !render {
+		t.Error("no sample after an abandoned one")
+	}
 	// A pattern that looks complete but whose rendering adds links: it is
 	// learned after two comparisons, and rendered from then on.
 	hydrated := &parse.Page{Title: "Shop", Found: 1, Links: []string{"http://a.test/"}}

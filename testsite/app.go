@@ -90,6 +90,13 @@ func (a *App) ServerPages() []string {
 // Price returns the price /app/item/n shows, as rendered.
 func (a *App) Price(n int) string { return fmt.Sprintf("$%d.99", n) }
 
+// Reset forgets the requests counted so far.
+func (a *App) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.hits)
+}
+
 // Hits returns the requests served so far, by path.
 func (a *App) Hits() map[string]int {
 	a.mu.Lock()
