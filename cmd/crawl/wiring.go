@@ -75,6 +75,9 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 		return w, err
 	}
 	o.loginOptions.apply(&w.cfg) // once the jar is made: the login needs it
+	if err := w.shareLogin(ctx, fl, log); err != nil {
+		return w, err
+	}
 
 	if w.cfg.DenyPrivate = denyPrivate(ctx, o.DenyPrivate, w.seeds); !w.cfg.DenyPrivate && o.DenyPrivate == nil {
 		log.Info("a seed is on a private address: private addresses are allowed (--deny-private=true refuses them)")
