@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/frontier/redis/redistest"
+	"github.com/hivecrawl/crawl/testsite"
 )
 
 // gatedSite is a site whose first page "/" opens a session (sets the
@@ -168,4 +169,89 @@ func TestSessionSharedByFleet(t *testing.T) {
 	if sessions != 1 || len(refused) > 0 {
 		t.Errorf("%d sessions opened, %d requests refused (%v): the workers did not share the session", sessions, len(refused), refused)
 	}
+}
+
+// waitServed blocks until site has served n pages of its private hosts.
+func waitServed(t *testing.T, site *testsite.Sessions, p *crawlProc, n int) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for len(site.Served()) < n {
+		select {
+		case <-deadline:
+			t.Fatalf("site served %d of %d pages", len(site.Served()), n)
+		case err := <-p.done:
+			t.Fatalf("crawl ended (%v) early:\n%s", err, p.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// checkLoginHost checks that every page of site's login host was served,
+// none more than twice (once more after a kill), after logins logins.
+func checkLoginHost(t *testing.T, site *testsite.Sessions, logins int) {
+	t.Helper()
+	served := site.Served()
+	for n := range site.Options().Pages {
+		path := "/p/" + strconv.Itoa(n)
+		if n == 0 {
+			path = "/"
+		}
+		if c := served[site.Login+path]; c == 0 || c > 2 {
+			t.Errorf("%s served %d times", path, c)
+		}
+	}
+	if got := site.Logins(); got != logins {
+		t.Errorf("%d logins, want %d", got, logins)
+	}
+	if r := site.Refused(site.Login); r > 0 {
+		t.Errorf("the login host refused %d requests", r)
+	}
+}
+
+// TestLoginSurvivesSIGKILL kills a crawl that logged in with --state, and
+// resumes it twice: the resumed runs use the session the first one
+// opened, restored from the state directory: one login in all.
+func TestLoginSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	site := startSessions(t, testsite.SessionsOptions{Pages: 300, LogoutAfter: 10000})
+	state := filepath.Join(t.TempDir(), "state")
+	args := []string{"--config", writeLoginConfig(t, site, ""), "--state", state, "--rate", "200", "--quiet", "--max-depth", "20"}
+	for _, at := range []int{40, 120} {
+		p := startCrawl(t, bin, append(args, site.Login+"/")...)
+		waitServed(t, site, p, at)
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.wait(t, 10*time.Second)
+	}
+	p := startCrawl(t, bin, args...)
+	if code := p.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("resumed crawl exit %d\n%s", code, p.stderr.String())
+	}
+	checkLoginHost(t, site, 1)
+}
+
+// TestFleetSharesLogin starts two fleet workers on one job at once,
+// against a host behind a login form: they log in once between them and
+// crawl every page with that session.
+func TestFleetSharesLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs redis-server")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	srv := redistest.Start(t)
+	site := startSessions(t, testsite.SessionsOptions{Pages: 200, LogoutAfter: 10000})
+	args := []string{"--config", writeLoginConfig(t, site, ""), "--frontier", srv.URL(0), "--job", "login",
+		"--rate", "200", "--quiet", "--max-depth", "20"}
+	a := startCrawl(t, bin, append(args, site.Login+"/")...)
+	b := startCrawl(t, bin, append(args, site.Login+"/")...)
+	for _, p := range []*crawlProc{a, b} {
+		if code := p.wait(t, 2*time.Minute); code != 0 {
+			t.Fatalf("worker exit %d\n%s", code, p.stderr.String())
+		}
+	}
+	checkLoginHost(t, site, 1)
 }
