@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	e := &env{tmp: tmp, timeout: o.timeout, log: stderr, baseline: o.baseline}
+	defer e.dbs.close()
 	if e.self, err = os.Executable(); err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		printTable(stdout, sc, rows)
 		if !o.smoke {
 			printTargets(stdout, sc, rows, crawlPPS)
+			printDBTargets(stdout, rows)
 		}
 		failures = append(failures, crawlFailures(sc, rows)...)
 	}
@@ -183,6 +185,7 @@ type env struct {
 	tmp      string
 	timeout  time.Duration
 	log      io.Writer
+	dbs      dbEnv // the servers of the database runners: db.go
 }
 
 // buildCrawl builds repo/cmd/crawl into dir with the repository's own
@@ -308,6 +311,8 @@ func command(ctx context.Context, e *env, sc scenario, name string, seeds []stri
 		}
 		args := []string{"--rate", "0", "--per-host", p, "--concurrency", c, "--quiet", "-o", os.DevNull}
 		return exec.CommandContext(ctx, bin, append(args, seeds...)...), nil
+	case runCrawlSQLite, runCrawlPostgres, runCrawlMariaDB:
+		return dbCommand(ctx, e, sc, name, seeds)
 	case runColly:
 		args := []string{childFlag + "=" + childColly, "-per-host", p, "-concurrency", c}
 		return exec.CommandContext(ctx, e.self, append(args, seeds...)...), nil

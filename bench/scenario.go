@@ -122,16 +122,16 @@ func parseRunners(list string) ([]string, error) {
 			continue
 		}
 		known := false
-		for _, a := range allRunners {
+		for _, a := range knownRunners() {
 			known = known || a == r
 		}
 		if !known {
-			return nil, fmt.Errorf("unknown runner %q (want some of %s)", r, strings.Join(allRunners, ","))
+			return nil, fmt.Errorf("unknown runner %q (want some of %s)", r, strings.Join(knownRunners(), ","))
 		}
 		want[r] = true
 	}
 	var out []string
-	for _, a := range allRunners {
+	for _, a := range knownRunners() {
 		if want[a] {
 			out = append(out, a)
 		}
