@@ -353,3 +353,23 @@ func TestSubfetchThroughProxy(t *testing.T) {
 		t.Errorf("the proxy got %d requests, want 2", n)
 	}
 }
+
+// TestHTTPSProxy: an https:// proxy is spoken to over TLS, with its
+// credentials, for plain-http targets too.
+func TestHTTPSProxy(t *testing.T) {
+	site := proxySite(t)
+	p := newProxy(t, testsite.ProxyOptions{Hosts: hostsFor(site, "site.test:80"), User: "tu", Password: "tls-pw"})
+	ts := httptest.NewTLSServer(p) // the same proxy, behind TLS
+	t.Cleanup(ts.Close)
+	pu, _ := url.Parse(ts.URL)
+	pu.User = url.UserPassword("tu", "tls-pw")
+	c := New(Options{Proxy: fixed(pu)})
+	c.proxied.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	resp, err := c.Fetch(context.Background(), "http://site.test/redirect", nil)
+	if err != nil || resp.Status != 200 || string(resp.Body) != "page /a" {
+		t.Fatalf("Fetch = %v, %v", resp, err)
+	}
+	if got := p.Requests(); len(got) != 2 || got[1].Target != "http://site.test/a" {
+		t.Errorf("proxy log %v", got)
+	}
+}
