@@ -280,9 +280,9 @@ func TestProxyDenyPrivate(t *testing.T) {
 	}
 }
 
-// TestProxyChooserWaitsBeforeTimeout: the first hop's proxy is chosen under
-// the caller's context, before Timeout counts; its error is ClassProxy,
-// or the caller's cancellation.
+// TestProxyChooser: the first hop's proxy is chosen under the caller's
+// context, before Timeout counts; a nil proxy is a direct connection; the
+// chooser's error is ClassProxy, or the caller's cancellation.
 func TestProxyChooser(t *testing.T) {
 	site := proxySite(t)
 	p := newProxy(t, testsite.ProxyOptions{Hosts: hostsFor(site, "site.test:80")})
@@ -296,6 +296,16 @@ func TestProxyChooser(t *testing.T) {
 	}
 	if deadline {
 		t.Error("the first hop's proxy was chosen under the fetch's timeout")
+	}
+
+	// A nil proxy is a direct connection, DenyPrivate's dial check and all.
+	c = New(Options{Proxy: func(*http.Request) (*url.URL, error) { return nil, nil }})
+	if resp, err := c.Fetch(context.Background(), site.URL+"/direct", nil); err != nil || string(resp.Body) != "page /direct" {
+		t.Errorf("direct: %v, %v", resp, err)
+	}
+	c = New(Options{DenyPrivate: true, Proxy: func(*http.Request) (*url.URL, error) { return nil, nil }})
+	if _, err := c.Fetch(context.Background(), site.URL+"/direct", nil); ClassOf(err) != ClassDenied {
+		t.Errorf("direct to loopback with DenyPrivate: %v, want class denied", err)
 	}
 
 	c = New(Options{Proxy: func(*http.Request) (*url.URL, error) { return nil, errors.New("none left") }})
