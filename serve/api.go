@@ -207,7 +207,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
-	if err := s.Delete(r.PathValue("id")); err != nil {
+	if err := s.Delete(r.Context(), r.PathValue("id")); err != nil {
 		fail(w, err)
 		return
 	}

@@ -657,8 +657,15 @@ func (s *Server) Cancel(id string) (Job, error) {
 	return j.view(), nil
 }
 
-// Delete removes a job that is not running, and its folder.
-func (s *Server) Delete(id string) error {
+// Remover is what a Crawls may also implement to remove what it keeps
+// of a job elsewhere than in the job's folder (a fleet's Redis keys).
+type Remover interface {
+	Remove(ctx context.Context, dir string) error
+}
+
+// Delete removes a job that is not running, and its folder (and, when
+// the Crawls is a Remover, what it keeps elsewhere).
+func (s *Server) Delete(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, err := s.lookup(id)
@@ -667,6 +674,11 @@ func (s *Server) Delete(id string) error {
 	}
 	if j.rec.Status == Running {
 		return fmt.Errorf("job %s is running: pause or cancel it first: %w", id, ErrConflict)
+	}
+	if r, ok := s.crawls.(Remover); ok {
+		if err := r.Remove(ctx, j.dir); err != nil {
+			return fmt.Errorf("serve: delete job %s: %w", id, err)
+		}
 	}
 	delete(s.jobs, id)
 	s.setStatus(j, Canceled) // wakes its streams, which end

@@ -23,6 +23,7 @@ Usage:
   crawl status --frontier URL [--job NAME]  counters and workers of a fleet's job
   crawl purge --frontier URL --job NAME --yes
   crawl serve --data DIR [--addr HOST:PORT]   run crawls as jobs: a JSON API and a web page
+  crawl worker --frontier URL --data DIR      run the jobs of crawl serve --frontier URL
   crawl version
 `
 	helpTail = `

@@ -125,6 +125,21 @@ func (f fleetCrawls) Open(ctx context.Context, spec serve.Spec, dir string, _ *m
 	return &serve.Run{Crawl: w, Close: func() error { return nil }}, nil
 }
 
+// Remove implements serve.Remover: a deleted job leaves the registry, and
+// its keys leave Redis.
+func (f fleetCrawls) Remove(ctx context.Context, dir string) error {
+	id := filepath.Base(dir)
+	if err := f.reg.c.HDel(ctx, registryKey, id).Err(); err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	if _, err := redis.Purge(ctx, f.url, id); err != nil {
+		return fmt.Errorf("fleet: %w", err)
+	}
+	return nil
+}
+
+var _ serve.Remover = fleetCrawls{}
+
 // fleetWatch is a fleet job's Crawl on the server: it waits for the
 // workers to drain the job's frontier, and stops them when its run ends.
 type fleetWatch struct {

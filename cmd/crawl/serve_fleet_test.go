@@ -130,5 +130,14 @@ func TestServeFleet(t *testing.T) {
 			t.Errorf("the job finished (%d pages) before the cancel", n)
 		}
 		t.Logf("canceled after %d pages", site.Unique())
+		if code, data := c.do("DELETE", "/api/v1/jobs/"+j.ID, nil); code != 204 {
+			t.Fatalf("delete: %d %s", code, data)
+		}
+		if rep, err := redis.Inspect(context.Background(), url, j.ID); err != nil || rep.Stats.Seen != 0 {
+			t.Errorf("after the delete, the job's frontier in Redis: %+v, %v", rep.Stats, err)
+		}
+		if jobs, err := reg.all(context.Background()); err != nil || len(jobs) != 1 {
+			t.Errorf("after the delete, the registry lists %d jobs (%v), want the other one", len(jobs), err)
+		}
 	})
 }
