@@ -154,6 +154,12 @@ func TestRenderGuards(t *testing.T) {
 					t.Errorf("NavigatedTo %q, want .../next", rd.NavigatedTo)
 				}
 			}, "/next"},
+		{"DOM still changing", `setTimeout(() => { document.title = "x"; document.body.append("a"); setTimeout(mark, 400); }, 300)`, open,
+			func(t *testing.T, rd *fetch.Rendered) {
+				if !strings.Contains(string(rd.Body), `id="mark"`) {
+					t.Errorf("the page was read while its DOM was still changing:\n%s", rd.Body)
+				}
+			}, ""},
 		{"dialog and pop-up", `window.open("/popup"); alert("hi"); confirm("sure?"); mark()`, open,
 			func(t *testing.T, rd *fetch.Rendered) {
 				if !strings.Contains(string(rd.Body), `id="mark"`) {

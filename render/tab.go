@@ -21,8 +21,18 @@ import (
 	"github.com/hivecrawl/crawl/fetch"
 )
 
-// pageScript runs before any script of each page: pop-ups open nothing.
-const pageScript = `window.open = function () { return null; };`
+// pageScript runs before any script of each page: pop-ups open nothing,
+// and window.__crawlQuiet keeps the page-clock time of the last change to
+// the DOM, for WaitIdle.
+const pageScript = `window.open = function () { return null; };
+(function () {
+  var mark = function () { window.__crawlQuiet = performance.now(); };
+  mark();
+  new MutationObserver(mark).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+})();`
+
+// quietScript is how long ago, in the page's clock, the DOM last changed.
+const quietScript = `performance.now() - (window.__crawlQuiet || 0)`
 
 // tab is one browser tab, used by one Render at a time.
 type tab struct {
@@ -229,7 +239,15 @@ func (p *pageRun) wait(ctx context.Context) {
 			var timer <-chan time.Time
 			if !busy {
 				if quietFor >= IdleTime {
-					return
+					// The network is quiet; the DOM must be too, in the
+					// page's own clock: a script that renders what a
+					// request brought, then adds to it on a timer, runs
+					// late on a busy machine.
+					ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](quietScript))
+					if err != nil || ms >= float64(IdleTime.Milliseconds()) {
+						return
+					}
+					quietFor = time.Duration(ms * float64(time.Millisecond))
 				}
 				tm := time.NewTimer(IdleTime - quietFor)
 				defer tm.Stop()
