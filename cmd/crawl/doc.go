@@ -20,12 +20,12 @@
 //     validated and wired by this command's code (jobCrawls).
 //   - pipeline.go, records.go, mirror.go: the outputs (records, items, CSV,
 //     WARC, the --save tree and --convert-links) as package output's
-//     Handlers.
+//     Handlers; db.go: --db, package output/dbsink's database sink.
 //   - observe.go, interrupt.go, private.go, profile.go: metrics and the
 //     progress line; signals (a first stop drains within --grace, a second
 //     quits); the private-address guard's default; profiles.
 //
 // Package main may import every package of this module except the ones for
 // tests (testsite, frontier/frontiertest, frontier/redis/redistest,
-// output/mirrortest); no package imports it.
+// output/mirrortest, internal/testdb); no package imports it.
 package main
