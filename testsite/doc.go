@@ -27,6 +27,14 @@
 // what the crawler asked for, how often and when. ServeHostile runs it on
 // loopback with its second host and its silent listener.
 //
+// Proxy is a forward HTTP proxy (absolute-form requests and CONNECT
+// tunnels, optional Basic proxy authentication) and SOCKS5 a SOCKS5 server
+// (RFC 1928 CONNECT, no authentication or RFC 1929 user/password), both on
+// loopback, for tests of a crawler behind proxies: they log every request,
+// can map host names only they resolve to the test sites, and stop on
+// demand (Close, or CloseAfter requests); Proxy can answer every request
+// with a status such as 429.
+//
 // Package testsite imports only the standard library and no package of this
 // module, so that a separate benchmark module can use it.
 package testsite
