@@ -124,6 +124,7 @@ type Browser struct {
 	blocked map[string]bool // resource types not fetched
 	slots   chan struct{}   // a token per tab that may render
 	idle    chan *tab       // tabs free for the next page
+	cache   cache           // scripts and style sheets, for the next pages
 
 	mu     sync.Mutex
 	cur    *instance // the browser running, or nil

@@ -348,6 +348,19 @@ func (p *pageRun) answer(ctx context.Context, ev cdpfetch.EventRequestPaused) {
 		fail(fetch.SubBlockedType, network.ErrorReasonBlockedByClient)
 		return
 	}
+	keep := cacheable(string(ev.ResourceType), r.Method)
+	if keep {
+		if c, ok := p.t.b.cache.get(r.URL); ok {
+			// Served from the crawl's cache: no request, no bytes.
+			sub.Result, sub.Status = fetch.SubAllowed, http.StatusOK
+			p.add(sub)
+			_, _ = chromedp.Call(ctx, cdpfetch.FulfillRequest, cdpfetch.FulfillRequestParams{
+				RequestID: ev.RequestID, ResponseCode: http.StatusOK,
+				ResponseHeaders: headerEntries(c.header), Body: nonNil(c.body),
+			})
+			return
+		}
+	}
 	var body []byte
 	for _, e := range r.PostDataEntries {
 		body = append(body, e.Bytes...)
@@ -374,6 +387,8 @@ func (p *pageRun) answer(ctx context.Context, ev cdpfetch.EventRequestPaused) {
 	sub.Result, sub.Status, sub.Bytes = fetch.SubAllowed, resp.Status, resp.Bytes
 	if err != nil {
 		sub.Result = fetch.SubFailed // cut at the body cap: given as it is
+	} else if keep {
+		p.t.b.cache.put(r.URL, resp.Status, resp.Header, resp.Body)
 	}
 	p.add(sub)
 	_, _ = chromedp.Call(ctx, cdpfetch.FulfillRequest, cdpfetch.FulfillRequestParams{
