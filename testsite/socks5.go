@@ -36,10 +36,10 @@ const (
 	socksDomain       = 0x03
 	socksIPv6         = 0x04
 
-	socksSucceeded      = 0x00
-	socksGeneralFailure = 0x01
-	socksRefused        = 0x05
-	socksCmdUnsupported = 0x07
+	socksSucceeded       = 0x00
+	socksGeneralFailure  = 0x01
+	socksRefused         = 0x05
+	socksCmdUnsupported  = 0x07
 	socksAddrUnsupported = 0x08
 )
 
