@@ -37,7 +37,6 @@ const (
 	socksIPv6         = 0x04
 
 	socksSucceeded       = 0x00
-	socksGeneralFailure  = 0x01
 	socksRefused         = 0x05
 	socksCmdUnsupported  = 0x07
 	socksAddrUnsupported = 0x08
