@@ -110,6 +110,11 @@ func TestRenderApp(t *testing.T) {
 	if blocked != 1 {
 		t.Errorf("blocked by robots: %d, want 1 (%+v)", blocked, rd.Subrequests)
 	}
+	// The second page's script and style sheet came from the cache.
+	if h := app.Hits(); h["/static/app.js"] != 1 || h["/static/app.css"] != 1 || h["/api/route"] != 2 {
+		t.Errorf("requests after two pages: app.js %d, app.css %d, /api/route %d; want 1, 1, 2",
+			h["/static/app.js"], h["/static/app.css"], h["/api/route"])
+	}
 }
 
 // TestRenderGuards renders pages made up in the test (served to the
