@@ -71,8 +71,9 @@ type Spec struct {
 // it with its own option parsing and wiring, so that a job is the crawl
 // `crawl --config FILE --state DIR SEEDS` would be.
 type Crawls interface {
-	// Check reports why spec cannot run as a job in folder dir (which
-	// may not exist yet); the error's text is what the client is told.
+	// Check reports why spec cannot run as a job in folder dir, which
+	// exists and is removed when Check fails; the error's text is what
+	// the client is told.
 	Check(spec Spec, dir string) error
 	// Open wires spec's crawl in folder dir: its frontier in StateDir,
 	// its records in PagesFile, its items in ItemsFile, reporting to obs
@@ -306,16 +307,17 @@ func newID() string {
 func (s *Server) Create(spec Spec) (Job, error) {
 	id := newID()
 	dir := filepath.Join(s.opts.Dir, "jobs", id)
-	if err := s.crawls.Check(spec, dir); err != nil {
-		return Job{}, &InvalidError{Err: err}
-	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return Job{}, fmt.Errorf("serve: %w", err)
+	}
+	if err := s.crawls.Check(spec, dir); err != nil {
+		os.RemoveAll(dir)
+		return Job{}, &InvalidError{Err: err}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		os.Remove(dir)
+		os.RemoveAll(dir)
 		return Job{}, ErrStopped
 	}
 	s.seq++

@@ -152,10 +152,8 @@ func (jobCrawls) Open(ctx context.Context, spec serve.Spec, dir string, m *metri
 	if err != nil {
 		return nil, err
 	}
-	if o.Save != "" || o.WARC != "" || o.ItemsCSV != "" || o.SaveCookies != "" {
-		if err := os.MkdirAll(filepath.Join(dir, serve.FilesDir), 0o700); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(filepath.Join(dir, serve.FilesDir), 0o700); err != nil {
+		return nil, err
 	}
 	w, err := wire(ctx, o, io.Discard, log)
 	if err != nil {
@@ -192,8 +190,8 @@ func (jobCrawls) Open(ctx context.Context, spec serve.Spec, dir string, m *metri
 // file's, and each error is the one the command prints. Outputs stay in
 // dir: the page records go to serve.PagesFile, the items to
 // serve.ItemsFile, and the other files a config names (relative paths
-// only) under serve.FilesDir; keys that belong to the server, or read
-// files on it, are refused.
+// only, and a sqlite: database's file) under serve.FilesDir; keys that
+// belong to the server, read files on it or run programs are refused.
 func jobOptions(spec serve.Spec, dir string) (options, error) {
 	o := defaultOptions()
 	if err := decodeJobConfig(spec.Config, &o); err != nil {
@@ -257,6 +255,7 @@ func confine(o *options, dir string) error {
 		{"auth-file", "it reads a file on the server: give auth instead", o.AuthFile != ""},
 		{"cookies", "it reads a file on the server: give cookie instead", o.CookiesFile != ""},
 		{"login: password-file", "it reads a file on the server: give the password in login's fields", o.Login != nil && o.Login.PasswordFile != ""},
+		{"db-password-file", "it reads a file on the server: give the password in the db URL", o.DBPasswordFile != ""},
 		{"browser", "it runs a program on the server", o.Browser != ""},
 		{"browser-url", "the server decides which browser renders", o.BrowserURL != ""},
 		{"proxy-file", "it reads a file on the server: give proxy instead", o.ProxyFile != ""},
@@ -279,6 +278,16 @@ func confine(o *options, dir string) error {
 			return bad("config key %s %q: a job writes only inside its folder: give a relative path without ..", p.key, *p.path)
 		}
 		*p.path = filepath.Join(dir, serve.FilesDir, *p.path)
+		// The command checks that an output's folder exists.
+		if err := os.MkdirAll(filepath.Dir(*p.path), 0o700); err != nil {
+			return fmt.Errorf("config key %s: %w", p.key, err)
+		}
+	}
+	if path, ok := strings.CutPrefix(o.DB, "sqlite:"); ok {
+		if !filepath.IsLocal(path) {
+			return bad("config key db %q: a job writes only inside its folder: give sqlite:FILE with a relative path without ..", o.DB)
+		}
+		o.DB = "sqlite:" + filepath.Join(dir, serve.FilesDir, path)
 	}
 	return nil
 }

@@ -328,6 +328,10 @@ func TestServeRefusesBadJobs(t *testing.T) {
 			"", "reads a file on the server"},
 		{"login password file", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": "login:\n  url: http://127.0.0.1:1/login\n  password-file: /etc/shadow\n"},
 			"", "reads a file on the server"},
+		{"sqlite outside", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": map[string]any{"db": "sqlite:/tmp/x.db"}},
+			"", "a job writes only inside its folder"},
+		{"db password file", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": map[string]any{"db": "postgres://u@127.0.0.1:1/x", "db-password-file": "/etc/passwd"}},
+			"", "reads a file on the server"},
 		{"unknown field", map[string]any{"seed": []string{"http://127.0.0.1:1/"}}, "", "unknown field"},
 		{"config not an object", map[string]any{"seeds": []string{"http://127.0.0.1:1/"}, "config": 3}, "", "want an object"},
 	}
@@ -670,5 +674,33 @@ func TestServeFollow(t *testing.T) {
 	lg := <-log
 	if lg.err != nil || !slices.Equal(lg.lines, all[1:]) {
 		t.Errorf("followed log after its first line:\n%s\nwant:\n%s", strings.Join(lg.lines, "\n"), strings.Join(all[1:], "\n"))
+	}
+}
+
+// TestJobOptionsConfineOutputs checks where a job's outputs go: all of
+// them inside the job's folder.
+func TestJobOptionsConfineOutputs(t *testing.T) {
+	dir := t.TempDir()
+	rules := []map[string]any{{"name": "p", "fields": []map[string]any{{"name": "t", "selector": "title"}}}}
+	config, _ := json.Marshal(map[string]any{"rules": rules, "items-csv": "items.csv", "warc": "a/b.warc.gz",
+		"save": "mirror", "save-cookies": "c.txt", "db": "sqlite:crawl.db"})
+	o, err := jobOptions(serve.Spec{Seeds: []string{"http://127.0.0.1:1/"}, Config: config}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := filepath.Join(dir, serve.FilesDir)
+	for _, tt := range []struct{ key, got, want string }{
+		{"state", o.State, filepath.Join(dir, serve.StateDir)},
+		{"output", o.Output, filepath.Join(dir, serve.PagesFile)},
+		{"items", o.Items, filepath.Join(dir, serve.ItemsFile)},
+		{"items-csv", o.ItemsCSV, filepath.Join(files, "items.csv")},
+		{"warc", o.WARC, filepath.Join(files, "a", "b.warc.gz")},
+		{"save", o.Save, filepath.Join(files, "mirror")},
+		{"save-cookies", o.SaveCookies, filepath.Join(files, "c.txt")},
+		{"db", o.DB, "sqlite:" + filepath.Join(files, "crawl.db")},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.key, tt.got, tt.want)
+		}
 	}
 }
