@@ -59,14 +59,27 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// screenshotPath is where the test leaves its screenshot of the job page,
-// to be looked at: $CRAWL_ARTIFACTS, or the system's temporary directory.
-func screenshotPath() string {
+// screenshotPath is where the test leaves its screenshot of a page, to be
+// looked at: $CRAWL_ARTIFACTS, or the system's temporary directory.
+func screenshotPath(page string) string {
 	dir := os.Getenv("CRAWL_ARTIFACTS")
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	return filepath.Join(dir, "crawl-serve-job-page.png")
+	return filepath.Join(dir, "crawl-serve-"+page+".png")
+}
+
+// screenshot saves the browser's page as screenshotPath(page).
+func screenshot(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(screenshotPath(page), png, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Logf("screenshot: %s", screenshotPath(page))
 }
 
 // TestServeWebPage drives the page in a real headless Chromium: the token
@@ -108,6 +121,11 @@ func TestServeWebPage(t *testing.T) {
 	}
 
 	// A bad config: the server's message, inline.
+	defer func() {
+		if t.Failed() {
+			screenshot(t, ctx, "failed")
+		}
+	}()
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(`#start-seeds`, web.URL+"/"),
 		chromedp.SendKeys(`#start-config`, "order: sideways\n"),
@@ -121,6 +139,7 @@ func TestServeWebPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	screenshot(t, ctx, "jobs-list")
 	if want := `--order "sideways": want bfs, dfs or best`; !strings.Contains(formError, want) {
 		t.Errorf("form error %q, want it to say %q", formError, want)
 	}
@@ -156,14 +175,7 @@ func TestServeWebPage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("job page: %v", err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(screenshotPath(), png, 0o644); err != nil {
-		t.Error(err)
-	}
-	t.Logf("screenshot of the job page: %s", screenshotPath())
+	screenshot(t, ctx, "job-page")
 	if err := chromedp.Do(ctx, chromedp.Click(`#btn-pause`), status("paused")); err != nil {
 		t.Fatalf("pause button: %v", err)
 	}
