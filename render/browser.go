@@ -247,7 +247,9 @@ func (b *Browser) start() (*instance, error) {
 			chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
 			chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 			chromedp.Flag("mute-audio", true),
-			chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,OptimizationHints,MediaRouter,DialMediaRouteProvider"),
+			// The back-forward cache would keep each tab's previous pages
+			// alive: memory a crawl never uses.
+			chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,OptimizationHints,MediaRouter,DialMediaRouteProvider,BackForwardCache"),
 		)
 		actx, acancel = chromedp.NewExecAllocator(context.Background(), opts...)
 	}

@@ -1,12 +1,15 @@
 package render_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -208,5 +211,64 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if _, err := render.New(render.Options{Exec: "/no/such/browser"}); err == nil {
 		t.Error("New with a missing browser: no error")
+	}
+}
+
+// TestRenderRemote renders through a browser that runs already, reached
+// at its DevTools URL (--browser-url), as a fleet's browser service is.
+func TestRenderRemote(t *testing.T) {
+	exe, err := render.Find()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs a browser: %v", err)
+		}
+		t.Skipf("no browser: %v", err)
+	}
+	// Not t.TempDir: the browser's helpers may still write there for a
+	// moment after it is killed, and its removal is best effort.
+	dir, err := os.MkdirTemp("", "render-remote-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--headless", "--disable-gpu", "--remote-debugging-port=0", "--user-data-dir=" + dir, "about:blank"}
+	if os.Getuid() == 0 {
+		args = append(args, "--no-sandbox")
+	}
+	cmd := exec.Command(exe, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = os.RemoveAll(dir)
+	})
+	ws := ""
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "DevTools listening on "); ok {
+			ws = strings.TrimSpace(after)
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	if ws == "" {
+		t.Fatal("the browser printed no DevTools URL")
+	}
+	b, err := render.New(render.Options{URL: ws, Tabs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	app := testsite.NewApp(testsite.AppOptions{Items: 1})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	rd := renderPath(t, b, fetch.New(fetch.Options{}), srv.URL, "/app/item/1")
+	if !strings.Contains(string(rd.Body), app.Price(1)) {
+		t.Errorf("no price in the DOM the remote browser rendered:\n%s", rd.Body)
 	}
 }
