@@ -145,12 +145,14 @@ func (c apiClient) lines(path string) []string {
 
 // startService runs the job service in this process over the command's
 // wiring, on a loopback httptest server.
-func startService(t *testing.T, opts serve.Options) (*serve.Server, apiClient) {
+func startService(t testing.TB, opts serve.Options) (*serve.Server, apiClient) {
 	t.Helper()
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	opts.EventInterval = 50 * time.Millisecond // events come oftener; nothing waits on them
+	if opts.EventInterval == 0 {
+		opts.EventInterval = 50 * time.Millisecond // events come oftener; nothing waits on them
+	}
 	srv, err := serve.New(jobCrawls{}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -703,4 +705,34 @@ func TestJobOptionsConfineOutputs(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.key, tt.got, tt.want)
 		}
 	}
+}
+
+// BenchmarkServeJob measures a job from its submission to its summary,
+// and the same crawl run by the command with --state: the difference is
+// what the service costs (its progress events, its job records, the
+// polls of the ends).
+func BenchmarkServeJob(b *testing.B) {
+	site := testsite.New(testsite.Options{Pages: 2000, LinksPerPage: 6, PageBytes: 1024})
+	web := httptest.NewServer(site)
+	defer web.Close()
+	pages := float64(len(site.Reachable(0)))
+	b.Run("serve", func(b *testing.B) {
+		_, c := startService(b, serve.Options{EventInterval: time.Second})
+		for b.Loop() {
+			j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 8, "concurrency": 8})
+			c.waitStatus(j.ID, serve.Finished)
+		}
+		b.ReportMetric(pages*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	})
+	b.Run("cli", func(b *testing.B) {
+		for b.Loop() {
+			dir := b.TempDir()
+			err := run(context.Background(), []string{"--state", filepath.Join(dir, "state"), "-o", filepath.Join(dir, "out.jsonl"),
+				"--rate", "0", "--per-host", "8", "--concurrency", "8", "--quiet", web.URL + "/"}, io.Discard, io.Discard)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(pages*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	})
 }
