@@ -248,8 +248,9 @@ func (b *Browser) start() (*instance, error) {
 			chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 			chromedp.Flag("mute-audio", true),
 			// The back-forward cache would keep each tab's previous pages
-			// alive: memory a crawl never uses.
-			chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,OptimizationHints,MediaRouter,DialMediaRouteProvider,BackForwardCache"),
+			// alive, and a spare renderer process waits for a tab that
+			// the pool does not open: memory a crawl never uses.
+			chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,OptimizationHints,MediaRouter,DialMediaRouteProvider,BackForwardCache,SpareRendererForSitePerProcess"),
 		)
 		actx, acancel = chromedp.NewExecAllocator(context.Background(), opts...)
 	}
