@@ -127,6 +127,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // an API, not a page: "<token>" reads as such
 	_ = enc.Encode(v) // the client went away
 }
 
