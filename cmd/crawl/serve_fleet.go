@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hivecrawl/crawl/crawler"
@@ -216,6 +217,7 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs, help := subcommandFlags("crawl worker")
 	front := fs.String("frontier", "", "the fleet's Redis `url`, as given to crawl serve")
 	data := fs.String("data", "", "keep this worker's outputs of each job in `dir`/jobs/ID")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, every job's with a job label, on `addr` (an empty host is 127.0.0.1)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: worker: %v", errUsage, flagError(fs, err))
 	}
@@ -238,7 +240,19 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer reg.c.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	w := &worker{url: *front, dir: *data, log: log, runs: map[string]*workerRun{}}
+	w := &worker{url: *front, dir: *data, log: log, runs: map[string]*workerRun{},
+		reg: prometheus.NewRegistry(), metrics: map[string]*metrics.Metrics{}}
+	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if *metricsAddr != "" {
+		if _, err := metricsListenAddr(*metricsAddr); err != nil {
+			return fmt.Errorf("%w: worker: --metrics-addr: %v", errUsage, err)
+		}
+		stopServer, err := serveMetrics(*metricsAddr, w.reg, log)
+		if err != nil {
+			return fmt.Errorf("worker: --metrics-addr: %w", err)
+		}
+		defer stopServer()
+	}
 	defer w.stopAll()
 	log.Info("worker waiting for jobs", "frontier", redact(*front))
 	t := time.NewTicker(fleetPoll)
@@ -265,6 +279,25 @@ type worker struct {
 	log      *slog.Logger
 	runs     map[string]*workerRun // by job id
 	wg       sync.WaitGroup
+
+	reg     *prometheus.Registry
+	mu      sync.Mutex
+	metrics map[string]*metrics.Metrics // by job id, kept from run to run
+}
+
+// jobMetrics returns the job's metrics on w.reg, with its job label.
+func (w *worker) jobMetrics(id string) (*metrics.Metrics, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m, ok := w.metrics[id]; ok {
+		return m, nil
+	}
+	m, err := metrics.New(prometheus.WrapRegistererWith(prometheus.Labels{"job": id}, w.reg), metrics.Options{Version: crawler.Version})
+	if err != nil {
+		return nil, err
+	}
+	w.metrics[id] = m
+	return m, nil
 }
 
 // workerRun is one epoch of a job, run or being run here.
@@ -334,7 +367,7 @@ func (w *worker) run(ctx context.Context, id string, spec serve.Spec) (err error
 		return err
 	}
 	defer wi.close(&err)
-	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Version: crawler.Version})
+	m, err := w.jobMetrics(id)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +18,21 @@ import (
 )
 
 // startWorkers runs n crawl worker commands in this process on url, each
-// with its own data directory, until the test ends.
-func startWorkers(t *testing.T, url string, n int) []string {
+// with its own data directory, until the test ends; the first serves its
+// metrics on metricsAddr.
+func startWorkers(t *testing.T, url string, n int, metricsAddr string) []string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var dirs []string
 	done := make(chan error, n)
-	for range n {
+	for i := range n {
 		dir := t.TempDir()
 		dirs = append(dirs, dir)
-		go func() { done <- run(ctx, []string{"worker", "--frontier", url, "--data", dir}, io.Discard, io.Discard) }()
+		args := []string{"worker", "--frontier", url, "--data", dir}
+		if i == 0 {
+			args = append(args, "--metrics-addr", metricsAddr)
+		}
+		go func() { done <- run(ctx, args, io.Discard, io.Discard) }()
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -84,7 +90,8 @@ func TestServeFleet(t *testing.T) {
 	defer hs.Close()
 	defer srv.Shutdown(context.Background())
 	c := apiClient{t: t, base: hs.URL}
-	dirs := startWorkers(t, url, 2)
+	metricsAddr := freeLoopbackAddr(t)
+	dirs := startWorkers(t, url, 2, metricsAddr)
 
 	t.Run("finish", func(t *testing.T) {
 		c.t = t
@@ -113,6 +120,11 @@ func TestServeFleet(t *testing.T) {
 		}
 		if m := site.MaxInFlight(); m > 4 {
 			t.Errorf("%d requests at once; the job's per-host is 4 across the fleet", m)
+		}
+		// The first worker's metrics count its part under the job's label.
+		body := httpGet(t, "http://"+metricsAddr+"/metrics")
+		if !regexp.MustCompile(`(?m)^crawl_requests_done_total\{job="` + j.ID + `"\} [1-9]`).MatchString(body) {
+			t.Errorf("worker metrics without the job's done count:\n%s", body)
 		}
 	})
 
