@@ -127,7 +127,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // an API, not a page: "<token>" reads as such
+	// An API, not a page: "<token>" reads as such.
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v) // the client went away
 }
 
