@@ -76,16 +76,18 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		crawls = fleetCrawls{url: *front, reg: reg}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// Listen first: New resumes the jobs, which a server that cannot
+	// listen must not start.
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := serve.New(crawls, serve.Options{
 		Dir: *data, MaxRunning: *maxRunning, KeepMetrics: *keep, Token: token, Log: log, Version: crawler.Version,
 	})
 	if err != nil {
+		ln.Close()
 		return err
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return fmt.Errorf("serve: %w", err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
