@@ -140,7 +140,14 @@ func TestRenderGuards(t *testing.T) {
 		client       *fetch.Client
 		check        func(t *testing.T, rd *fetch.Rendered)
 		notHit       string
+		header       http.Header // the document's, besides its Content-Type
 	}{
+		{"served as an attachment", `mark()`, open,
+			func(t *testing.T, rd *fetch.Rendered) {
+				if !strings.Contains(string(rd.Body), `id="mark"`) {
+					t.Errorf("the page was not rendered:\n%s", rd.Body)
+				}
+			}, "", http.Header{"Content-Disposition": {`attachment; filename="page.html"`}}},
 		{"private address", `fetch("/secret").then(r => r.text()).then(mark)`, denying,
 			func(t *testing.T, rd *fetch.Rendered) {
 				if len(rd.Subrequests) != 1 || rd.Subrequests[0].Result != fetch.SubBlockedPrivate || !rd.Subrequests[0].XHR() {
@@ -149,37 +156,37 @@ func TestRenderGuards(t *testing.T) {
 				if strings.Contains(string(rd.Body), `id="mark"`) {
 					t.Errorf("the script got an answer:\n%s", rd.Body)
 				}
-			}, "/secret"},
+			}, "/secret", nil},
 		{"private address allowed", `fetch("/open").then(r => r.text()).then(mark)`, open,
 			func(t *testing.T, rd *fetch.Rendered) {
 				if !strings.Contains(string(rd.Body), `id="mark"`) {
 					t.Errorf("the script got no answer:\n%s", rd.Body)
 				}
-			}, ""},
+			}, "", nil},
 		{"navigation", `setTimeout(() => { location.href = "/next"; }, 20)`, open,
 			func(t *testing.T, rd *fetch.Rendered) {
 				if !strings.HasSuffix(rd.NavigatedTo, "/next") {
 					t.Errorf("NavigatedTo %q, want .../next", rd.NavigatedTo)
 				}
-			}, "/next"},
+			}, "/next", nil},
 		{"DOM still changing", `setTimeout(() => { document.title = "x"; document.body.append("a"); setTimeout(mark, 400); }, 300)`, open,
 			func(t *testing.T, rd *fetch.Rendered) {
 				if !strings.Contains(string(rd.Body), `id="mark"`) {
 					t.Errorf("the page was read while its DOM was still changing:\n%s", rd.Body)
 				}
-			}, ""},
+			}, "", nil},
 		{"dialog and pop-up", `window.open("/popup"); alert("hi"); confirm("sure?"); mark()`, open,
 			func(t *testing.T, rd *fetch.Rendered) {
 				if !strings.Contains(string(rd.Body), `id="mark"`) {
 					t.Errorf("the script did not go on past its dialogs:\n%s", rd.Body)
 				}
-			}, "/popup"},
+			}, "/popup", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := &fetch.Response{
 				URL: srv.URL + "/page", FinalURL: srv.URL + "/page", Status: 200,
-				Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+				Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Content-Disposition": tt.header["Content-Disposition"]},
 				Body:   []byte("<!DOCTYPE html><html><head><title>t</title></head><body><script>function mark() { const p = document.createElement(\"p\"); p.id = \"mark\"; document.body.append(p); }\n" + tt.script + "</script></body></html>"),
 			}
 			rd, err := b.Render(t.Context(), &fetch.RenderRequest{Document: doc, Subfetch: tt.client.Subfetch})

@@ -405,14 +405,17 @@ func (p *pageRun) add(s fetch.Subrequest) {
 }
 
 // headerEntries turns a response header into the Fetch domain's form,
-// without the headers that describe the body as it was on the wire: it is
-// given decompressed and whole.
+// without the headers that describe the body as it was on the wire (it is
+// given decompressed and whole) and without Content-Disposition, so that
+// no response starts a download.
 func headerEntries(h http.Header) []*cdpfetch.HeaderEntry {
 	out := make([]*cdpfetch.HeaderEntry, 0, len(h))
 	for k, vv := range h {
 		switch k {
 		case "Content-Encoding", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive":
 			continue
+		case "Content-Disposition":
+			continue // an attachment would be a download, not a page
 		}
 		for _, v := range vv {
 			out = append(out, &cdpfetch.HeaderEntry{Name: k, Value: v})
