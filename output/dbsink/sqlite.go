@@ -10,8 +10,8 @@ import (
 	"modernc.org/sqlite"
 )
 
-// sqliteDialect writes one transaction per batch, one prepared upsert per
-// table, in WAL mode.
+// sqliteDialect writes one transaction per batch, multi-row prepared
+// upserts, in WAL mode.
 type sqliteDialect struct{}
 
 // sqliteTime is how timestamps are stored: text that SQLite's date and
@@ -119,28 +119,58 @@ func (d sqliteDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batc
 	return tx.Commit()
 }
 
-// upsert runs one prepared statement per row.
+// sqliteChunkRows is how many rows one INSERT carries: fewer statements
+// to step through database/sql, well under SQLite's 32,766 parameters.
+const sqliteChunkRows = 64
+
+// upsert writes n rows with a prepared statement of sqliteChunkRows rows,
+// and one for the rest.
 func (d sqliteDialect) upsert(ctx context.Context, tx *sql.Tx, table string, cols []string, keys, n int,
 	update bool, row func(int) []any) error {
 	if n == 0 {
 		return nil
 	}
-	q := "INSERT INTO " + table + " (" + columnList(cols, d.quote) + ") VALUES (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ") ON CONFLICT (" + columnList(cols[:keys], d.quote) + ") DO "
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	tail := " ON CONFLICT (" + columnList(cols[:keys], d.quote) + ") DO "
 	if update {
-		q += "UPDATE SET " + updateSet(cols, keys, d.quote, func(c string) string { return "excluded." + c })
+		tail += "UPDATE SET " + updateSet(cols, keys, d.quote, func(c string) string { return "excluded." + c })
 	} else {
-		q += "NOTHING"
+		tail += "NOTHING"
 	}
-	st, err := tx.PrepareContext(ctx, q)
-	if err != nil {
+	stmt := func(rows int) (*sql.Stmt, error) {
+		q := "INSERT INTO " + table + " (" + columnList(cols, d.quote) + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ") + tail
+		return tx.PrepareContext(ctx, q)
+	}
+	args := make([]any, 0, len(cols)*min(n, sqliteChunkRows))
+	exec := func(st *sql.Stmt, from, to int) error {
+		args = args[:0]
+		for i := from; i < to; i++ {
+			args = append(args, row(i)...)
+		}
+		_, err := st.ExecContext(ctx, args...)
 		return err
 	}
-	defer st.Close()
-	for i := range n {
-		if _, err := st.ExecContext(ctx, row(i)...); err != nil {
+	full := n / sqliteChunkRows * sqliteChunkRows
+	if full > 0 {
+		st, err := stmt(sqliteChunkRows)
+		if err != nil {
 			return err
 		}
+		defer st.Close()
+		for i := 0; i < full; i += sqliteChunkRows {
+			if err := exec(st, i, i+sqliteChunkRows); err != nil {
+				return err
+			}
+		}
+	}
+	if full < n {
+		st, err := stmt(n - full)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return exec(st, full, n)
 	}
 	return nil
 }
