@@ -105,6 +105,8 @@ func defaultOptions() options {
 		MaxURLLength: d.Normalizer.MaxLength,
 		Order:        "bfs",
 		Format:       formatJSON,
+
+		renderOptions: defaultRenderOptions(),
 	}
 }
 

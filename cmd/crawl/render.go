@@ -25,20 +25,16 @@ type renderOptions struct {
 	Screenshots string `yaml:"screenshots"`
 }
 
+// defaultRenderOptions are the rendering defaults: no browser.
+func defaultRenderOptions() renderOptions {
+	return renderOptions{
+		Render: crawler.RenderNever, RenderWait: render.WaitIdle, RenderTabs: 4,
+		RenderBlock: strings.Join(render.DefaultBlock, ","),
+	}
+}
+
 func (o *renderOptions) addFlags(g *flagGroups) {
 	fs := g.render
-	if o.Render == "" {
-		o.Render = crawler.RenderNever
-	}
-	if o.RenderWait == "" {
-		o.RenderWait = render.WaitIdle
-	}
-	if o.RenderTabs == 0 {
-		o.RenderTabs = 4
-	}
-	if o.RenderBlock == "" {
-		o.RenderBlock = strings.Join(render.DefaultBlock, ",")
-	}
 	fs.StringVar(&o.Render, "render", o.Render, "run pages' JavaScript in a headless browser: never, always, or auto (the pages that need it, learned per URL pattern)")
 	fs.StringVar(&o.RenderWait, "render-wait", o.RenderWait, "with --render: wait for idle (no request for 500ms after load), load, or a CSS `selector`; bounded by --timeout")
 	fs.IntVar(&o.RenderTabs, "render-tabs", o.RenderTabs, "with --render: pages rendered at once (browser tabs)")
