@@ -134,7 +134,7 @@ func (d postgres) write(ctx context.Context, db *sql.DB, t *tables, b *batch) er
 func (d postgres) upsert(ctx context.Context, tx pgx.Tx, table string, cols []string, keys, n int,
 	row func(int) ([]any, error), update bool) error {
 	tmp := table + "_in"
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+d.quote(tmp)+" (LIKE "+d.quote(table)+") ON COMMIT DROP"); err != nil {
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+d.quote(tmp)+" (LIKE "+d.quote(table)+") ON COMMIT DELETE ROWS"); err != nil {
 		return err
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, cols, pgx.CopyFromSlice(n, row)); err != nil {
