@@ -42,6 +42,9 @@
 //	robots:<o>    robots.txt of origin o shared by the fleet, with a TTL
 //	t:<token>     a call's reply (lease ids, for Lease) for 30 seconds, so
 //	              that a call retried after a lost reply is not applied twice
+//	out:<name>    stream: a job's lines (Lines: the page records, items
+//	              and log a fleet's workers publish), entry 0-n holding
+//	              line n-1 in field "l", trimmed with MAXLEN ~
 //	wake          pub/sub channel: published when work may have become
 //	              available, so idle workers poll at once
 //
