@@ -261,7 +261,76 @@ func (s *Server) lines(name string) http.HandlerFunc {
 		w.Header().Set("Content-Type", ctype)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if lr, ok := s.crawls.(LineReader); ok {
+			s.tailLines(w, r, lr, id, name, after, follow)
+			return
+		}
 		s.tail(w, r, id, name, after, follow)
+	}
+}
+
+// readBatch is how many lines tailLines asks a LineReader for at once;
+// followWait, how long a followed stream waits in one read for a line.
+const (
+	readBatch  = 1000
+	followWait = time.Second
+)
+
+// tailLines is tail for the jobs of a LineReader: it copies the lines of
+// the job's file name past the first after to w, and with follow waits
+// for more while the job is pending or running.
+func (s *Server) tailLines(w http.ResponseWriter, r *http.Request, lr LineReader, id, name string, after int64, follow bool) {
+	flusher, _ := w.(http.Flusher)
+	ctx := r.Context()
+	wrote := false
+	var buf []byte
+	for {
+		j, _, err := s.Get(id)
+		if err != nil {
+			return // deleted
+		}
+		active := j.Status == Pending || j.Status == Running
+		wait := time.Duration(0)
+		if follow && active {
+			wait = followWait
+		}
+		lines, next, err := lr.ReadLines(ctx, id, name, after, readBatch, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if !wrote {
+				writeError(w, http.StatusServiceUnavailable, "serve: the job's lines: "+err.Error())
+				return
+			}
+			s.log.Warn("reading a job's lines", "job", id, "file", name, "err", err)
+			return
+		}
+		if len(lines) > 0 {
+			buf = buf[:0]
+			for _, l := range lines {
+				buf = append(append(buf, l...), '\n')
+			}
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			wrote = true
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		after = next
+		if len(lines) == readBatch {
+			continue // more are there
+		}
+		if len(lines) == 0 && (!follow || !active) {
+			return
+		}
+		select {
+		case <-s.done:
+			return
+		default:
+		}
 	}
 }
 

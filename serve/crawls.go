@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/frontier"
@@ -36,6 +37,17 @@ type Crawls interface {
 	// else the crawl measures) and logging to log. A folder that holds a
 	// crawl is resumed. The caller calls Run.Close when the crawl is over.
 	Open(ctx context.Context, spec Spec, dir string, m *metrics.Metrics, obs crawler.Observer, log *slog.Logger) (*Run, error)
+}
+
+// LineReader is implemented by a Crawls whose jobs' line files are not in
+// the jobs' folders on this machine (a fleet's workers publish them to
+// Redis): the server serves a job's pages, items and log from it.
+type LineReader interface {
+	// ReadLines returns up to limit lines (without their newlines) of
+	// job id's file name (PagesFile, ItemsFile or LogFile) past its first
+	// after, and the after to read on from. With none there yet and wait
+	// above zero, it waits up to wait for one, or until ctx ends.
+	ReadLines(ctx context.Context, id, name string, after int64, limit int, wait time.Duration) (lines []string, next int64, err error)
 }
 
 // Run is a crawl wired by Crawls.Open.

@@ -24,6 +24,19 @@ type pipelineOptions struct {
 	Adjust   bool         `yaml:"adjust-extension"`
 	Assets   bool         `yaml:"assets"`
 	Sitemaps bool         `yaml:"sitemaps"`
+
+	// tee, when set, returns the writer that the lines of the output file
+	// f at path go to instead of f: crawl worker also publishes a job's
+	// records and items for crawl serve to read.
+	tee func(path string, f io.Writer) io.Writer
+}
+
+// teeOutput returns the writer of the output file f at path: o.tee's, or f.
+func (o *pipelineOptions) teeOutput(path string, f io.Writer) io.Writer {
+	if o.tee == nil {
+		return f
+	}
+	return o.tee(path, f)
 }
 
 func (o *pipelineOptions) addFlags(g *flagGroups) {
@@ -121,7 +134,7 @@ func (o *pipelineOptions) setup(stdout io.Writer, log *slog.Logger, appendTo boo
 					return nil, fmt.Errorf("--items: %w", err)
 				}
 				p.closers = append(p.closers, f.Close)
-				w = f
+				w = o.teeOutput(o.Items, f)
 			}
 			p.json = output.NewJSONItems(w)
 			// A resumable crawl commits a URL's completion after its

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -141,6 +143,26 @@ func (f fleetCrawls) Remove(ctx context.Context, dir string) error {
 
 var _ serve.Remover = fleetCrawls{}
 
+// ReadLines implements serve.LineReader: a fleet job's lines are those
+// its workers published to Redis.
+func (f fleetCrawls) ReadLines(ctx context.Context, id, name string, after int64, limit int, wait time.Duration) ([]string, int64, error) {
+	stream, ok := lineNames[name]
+	if !ok {
+		return nil, after, fmt.Errorf("fleet: no lines called %q", name)
+	}
+	l, err := redis.JobLines(f.reg.c, id, stream)
+	if err != nil {
+		return nil, after, fmt.Errorf("fleet: %w", err)
+	}
+	lines, next, err := l.Read(ctx, after, limit, wait)
+	if err != nil {
+		return nil, after, fmt.Errorf("fleet: %w", err)
+	}
+	return lines, next, nil
+}
+
+var _ serve.LineReader = fleetCrawls{}
+
 // fleetWatch is a fleet job's Crawl on the server: it waits for the
 // workers to drain the job's frontier, and stops them when its run ends.
 type fleetWatch struct {
@@ -218,6 +240,7 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	front := fs.String("frontier", "", "the fleet's Redis `url`, as given to crawl serve")
 	data := fs.String("data", "", "keep this worker's outputs of each job in `dir`/jobs/ID")
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, every job's with a job label, on `addr` (an empty host is 127.0.0.1)")
+	maxLines := fs.Int64("max-lines", redis.DefaultMaxLines, "keep about `n` of each job's page records, items and log lines in Redis for crawl serve (older ones are trimmed)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: worker: %v", errUsage, flagError(fs, err))
 	}
@@ -230,6 +253,8 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("%w: worker takes no arguments (got %q)", errUsage, fs.Args())
 	case *front == "" || *data == "":
 		return fmt.Errorf("%w: worker: --frontier URL and --data DIR are required", errUsage)
+	case *maxLines < 1:
+		return fmt.Errorf("%w: worker: --max-lines %d: want 1 or more", errUsage, *maxLines)
 	}
 	if err := checkRedisURL(*front); err != nil {
 		return fmt.Errorf("%w: worker: --frontier: %v", errUsage, err)
@@ -240,7 +265,7 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer reg.c.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	w := &worker{url: *front, dir: *data, log: log, runs: map[string]*workerRun{},
+	w := &worker{url: *front, dir: *data, log: log, runs: map[string]*workerRun{}, redis: reg.c, maxLines: *maxLines,
 		reg: prometheus.NewRegistry(), metrics: map[string]*metrics.Metrics{}}
 	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if *metricsAddr != "" {
@@ -277,6 +302,10 @@ func workerCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 type worker struct {
 	url, dir string
 	log      *slog.Logger
+	// redis is the registry's client, which also publishes the jobs'
+	// lines; maxLines bounds each job's streams of them.
+	redis    *goredis.Client
+	maxLines int64
 	runs     map[string]*workerRun // by job id
 	wg       sync.WaitGroup
 
@@ -361,7 +390,30 @@ func (w *worker) run(ctx context.Context, id string, spec serve.Spec) (err error
 		return err
 	}
 	defer lf.Close()
-	log := slog.New(slog.NewTextHandler(lf, nil))
+	// The lines go to Redis under a context of their own, which a pause
+	// does not end: the records of the pages finishing in the grace are
+	// published too. It ends once the outputs are closed.
+	pctx, stopPublishing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPublishing()
+	streams := map[string]*redis.Lines{}
+	for _, name := range []string{pagesLines, itemsLines, logLines} {
+		if streams[name], err = redis.JobLines(w.redis, id, name); err != nil {
+			return err
+		}
+		streams[name].SetMaxLen(w.maxLines)
+	}
+	o.tee = func(path string, f io.Writer) io.Writer {
+		switch path {
+		case o.Output:
+			return &lineTee{ctx: pctx, w: f, lines: streams[pagesLines]}
+		case o.Items:
+			return &lineTee{ctx: pctx, w: f, lines: streams[itemsLines]}
+		}
+		return f
+	}
+	host, _ := os.Hostname()
+	logTee := &lineTee{ctx: pctx, w: lf, lines: streams[logLines]}
+	log := slog.New(slog.NewTextHandler(logTee, nil)).With("worker", host+":"+strconv.Itoa(os.Getpid()))
 	wi, err := wire(ctx, o, io.Discard, log)
 	if err != nil {
 		return err
@@ -388,4 +440,59 @@ func (w *worker) stopAll() {
 		r.cancel()
 	}
 	w.wg.Wait()
+}
+
+// The names of a job's streams of lines in Redis (redis.Lines), which
+// the workers publish and crawl serve reads: its page records, items and
+// log.
+const (
+	pagesLines = "pages"
+	itemsLines = "items"
+	logLines   = "log"
+)
+
+// lineNames maps the job files the server serves to their streams.
+var lineNames = map[string]string{serve.PagesFile: pagesLines, serve.ItemsFile: itemsLines, serve.LogFile: logLines}
+
+// lineTee writes to w, then publishes each whole line to lines, with one
+// round trip for the lines of one Write (a record or a log line, as the
+// writers above it flush each, written through). A Write returns once
+// the lines are in Redis, so that a page's record is there before its
+// completion is shared. It is not safe for concurrent use: each output's
+// writer, and slog's handler, write from one goroutine at a time.
+type lineTee struct {
+	// ctx is the worker run's publishing context, kept here because
+	// io.Writer takes none.
+	ctx     context.Context
+	w       io.Writer
+	lines   *redis.Lines
+	partial []byte // the start of a line that a later Write ends
+	batch   [][]byte
+}
+
+func (t *lineTee) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if err != nil {
+		return n, err
+	}
+	t.batch = t.batch[:0]
+	rest := p
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		line := rest[:i]
+		if len(t.partial) > 0 {
+			line = append(t.partial, line...)
+			t.partial = nil
+		}
+		t.batch = append(t.batch, line)
+		rest = rest[i+1:]
+	}
+	t.partial = append(t.partial, rest...)
+	if err := t.lines.Append(t.ctx, t.batch...); err != nil {
+		return n, fmt.Errorf("publish: %w", err)
+	}
+	return n, nil
 }

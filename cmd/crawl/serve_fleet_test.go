@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,25 +101,45 @@ func TestServeFleet(t *testing.T) {
 		site := testsite.New(testsite.Options{Pages: 600, LinksPerPage: 6, PageBytes: 512, Latency: 20 * time.Millisecond})
 		web := httptest.NewServer(site)
 		defer web.Close()
-		j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 4, "concurrency": 4})
+		rules := []map[string]any{{"name": "page", "fields": []map[string]any{{"name": "title", "selector": "title"}}}}
+		j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": 4, "concurrency": 4, "rules": rules})
+		// Followed from the start: the server's streams of a fleet job
+		// block in Redis for the workers' lines.
+		followedPages := follow(c, "/api/v1/jobs/"+j.ID+"/pages?follow=1")
+		followedLog := follow(c, "/api/v1/jobs/"+j.ID+"/log?follow=1&after=2")
 		waitWorkers(t, url, j.ID, 2)
 		end := c.waitStatus(j.ID, serve.Finished)
-		var records []string
-		for i, dir := range dirs {
-			data, err := os.ReadFile(filepath.Join(dir, "jobs", j.ID, serve.PagesFile))
-			if err != nil {
-				t.Fatalf("worker %d: %v", i, err)
-			}
-			lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-			if len(data) == 0 {
-				t.Errorf("worker %d recorded no page", i)
-				continue
-			}
-			records = append(records, lines...)
-		}
+		waitWorkers(t, url, j.ID, 0) // their last lines are out
+		records := workerLines(t, dirs, j.ID, serve.PagesFile)
 		checkEveryPageOnce(t, site, web.URL, records)
 		if got := end.Counters.Done + end.Counters.Failed; got != int64(len(records)) {
 			t.Errorf("the server counted %d pages, the workers recorded %d", got, len(records))
+		}
+		// The server serves what the workers wrote: every page once.
+		pages := c.lines("/api/v1/jobs/" + j.ID + "/pages")
+		checkEveryPageOnce(t, site, web.URL, pages)
+		sameLines(t, "pages", pages, records)
+		if got := <-followedPages; got.err != nil || !slices.Equal(got.lines, pages) {
+			t.Errorf("followed pages: %d lines (%v), want the %d of the stream", len(got.lines), got.err, len(pages))
+		}
+		if after := c.lines(fmt.Sprintf("/api/v1/jobs/%s/pages?after=%d", j.ID, len(pages)-3)); !slices.Equal(after, pages[len(pages)-3:]) {
+			t.Errorf("?after=%d: %q, want the last 3", len(pages)-3, after)
+		}
+		if after := c.lines(fmt.Sprintf("/api/v1/jobs/%s/pages?after=%d", j.ID, len(pages))); len(after) != 0 {
+			t.Errorf("?after=%d: %d lines, want none", len(pages), len(after))
+		}
+		items := c.lines("/api/v1/jobs/" + j.ID + "/items")
+		if len(items) != len(site.Reachable(0)) {
+			t.Errorf("%d items, want one per page (%d)", len(items), len(site.Reachable(0)))
+		}
+		sameLines(t, "items", items, workerLines(t, dirs, j.ID, serve.ItemsFile))
+		log := c.lines("/api/v1/jobs/" + j.ID + "/log")
+		sameLines(t, "log", log, workerLines(t, dirs, j.ID, serve.LogFile))
+		if n := strings.Count(strings.Join(log, "\n"), "msg=\"crawl: "); n != 2 {
+			t.Errorf("log: %d crawl summaries, want one a worker:\n%s", n, strings.Join(log, "\n"))
+		}
+		if got := <-followedLog; got.err != nil || len(got.lines) == 0 || !slices.Equal(got.lines, log[2:2+len(got.lines)]) {
+			t.Errorf("followed log after 2 lines (%v):\n%s\nwant the start of:\n%s", got.err, strings.Join(got.lines, "\n"), strings.Join(log[2:], "\n"))
 		}
 		if m := site.MaxInFlight(); m > 4 {
 			t.Errorf("%d requests at once; the job's per-host is 4 across the fleet", m)
@@ -144,6 +167,9 @@ func TestServeFleet(t *testing.T) {
 		}
 		c.job("POST", "/api/v1/jobs/"+j.ID+"/resume", nil, 200)
 		c.waitStatus(j.ID, serve.Finished)
+		// The records of the pages that finished in the grace were
+		// published too.
+		checkEveryPageOnce(t, site, web.URL, c.lines("/api/v1/jobs/"+j.ID+"/pages"))
 		if site.Requests() == paused {
 			t.Error("no request after the resume")
 		}
@@ -184,4 +210,59 @@ func TestServeFleet(t *testing.T) {
 			t.Errorf("after the delete, the registry lists it (%v)", err)
 		}
 	})
+}
+
+// stream is what a followed stream read.
+type stream struct {
+	lines []string
+	err   error
+}
+
+// follow reads the stream at path to its end in a goroutine of its own.
+func follow(c apiClient, path string) <-chan stream {
+	ch := make(chan stream, 1)
+	go func() {
+		resp, err := http.Get(c.base + path)
+		if err != nil {
+			ch <- stream{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: %s", resp.Status, data)
+		}
+		ch <- stream{lines: strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"), err: err}
+	}()
+	return ch
+}
+
+// workerLines returns the lines of file name of job id in every worker's
+// data directory.
+func workerLines(t *testing.T, dirs []string, id, name string) []string {
+	t.Helper()
+	var all []string
+	for i, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "jobs", id, name))
+		if err != nil {
+			t.Fatalf("worker %d: %v", i, err)
+		}
+		if len(data) == 0 {
+			t.Errorf("worker %d wrote no line to %s", i, name)
+			continue
+		}
+		all = append(all, strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")...)
+	}
+	return all
+}
+
+// sameLines checks that got and want hold the same lines, in any order.
+func sameLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	got, want = slices.Clone(got), slices.Clone(want)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: the server serves %d lines, the workers wrote %d, not the same", what, len(got), len(want))
+	}
 }

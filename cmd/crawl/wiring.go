@@ -97,7 +97,7 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 			return w, fmt.Errorf("-o: %w", err)
 		}
 		w.closers = append(w.closers, f.Close)
-		out = f
+		out = o.teeOutput(o.Output, f)
 	}
 	w.records = newRecordWriter(o.Format, out, resuming)
 	w.pipe, err = o.pipelineOptions.setup(stdout, log, resuming, w.cfg.UserAgent)

@@ -73,10 +73,19 @@ func newLines(c *goredis.Client, prefix, name string) (*Lines, error) {
 	return &Lines{client: c, key: prefix + "out:" + name, maxLen: DefaultMaxLines}, nil
 }
 
+// SetMaxLen sets the number of lines that Append keeps, about: n of
+// them (zero means DefaultMaxLines). Call it before l is shared.
+func (l *Lines) SetMaxLen(n int64) {
+	if n <= 0 {
+		n = DefaultMaxLines
+	}
+	l.maxLen = n
+}
+
 // Append adds lines at the end, in order, with one round trip for all of
 // them (a pipeline of XADDs). A line should not end in a newline. A
-// connection error is retried, with backoff, until ctx ends or the
-// frontier that made l is closed; a call whose reply was lost may then
+// connection error is retried, with backoff, until ctx ends (or the
+// frontier that made l is closed); a call whose reply was lost may then
 // add its lines twice.
 func (l *Lines) Append(ctx context.Context, lines ...[]byte) error {
 	if len(lines) == 0 {
@@ -93,7 +102,7 @@ func (l *Lines) Append(ctx context.Context, lines ...[]byte) error {
 		if err == nil {
 			return nil
 		}
-		if l.closed == nil || !transient(err) || ctx.Err() != nil {
+		if !transient(err) || ctx.Err() != nil {
 			return fmt.Errorf("redis: lines: %w", err)
 		}
 		if l.onRetry != nil {
