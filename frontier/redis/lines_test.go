@@ -139,3 +139,61 @@ func TestLinesBadInput(t *testing.T) {
 		t.Error("Read after -1: no error")
 	}
 }
+
+// BenchmarkLinesAppend measures what publishing a page record costs a
+// worker: an Append of one 400-byte line (a record, written through), or
+// of 16 at once, against a PING (one round trip). It reports the time a
+// line and the Redis memory a line keeps.
+func BenchmarkLinesAppend(b *testing.B) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DisableIdentity: true})
+	defer c.Close()
+	usedMemory := func() float64 {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				var n float64
+				fmt.Sscan(v, &n)
+				return n
+			}
+		}
+		b.Fatal("no used_memory in INFO")
+		return 0
+	}
+	b.Run("ping", func(b *testing.B) {
+		for b.Loop() {
+			if err := c.Ping(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	record := []byte(`{"url":"http://127.0.0.1:8080/p/12345","status":200,"content_type":"text/html; charset=utf-8","bytes":5120,"depth":3,` +
+		`"parent":"http://127.0.0.1:8080/p/1234","fetched_at":"2026-12-07T02:40:00.123456Z","duration_ms":21,"title":"Page 12345",` +
+		`"links":6,"attempts":1,"worker":"host:1234","padding":"` + strings.Repeat("x", 90) + `"}`)
+	for _, per := range []int{1, 16} {
+		b.Run(fmt.Sprintf("lines=%d", per), func(b *testing.B) {
+			l, err := redis.JobLines(c, fmt.Sprintf("bench%d", per), "pages")
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch := make([][]byte, per)
+			for i := range batch {
+				batch[i] = record
+			}
+			before := usedMemory()
+			n := 0
+			for b.Loop() {
+				if err := l.Append(ctx, batch...); err != nil {
+					b.Fatal(err)
+				}
+				n += per
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/line")
+			b.ReportMetric((usedMemory()-before)/float64(n), "redis-B/line")
+		})
+	}
+}
