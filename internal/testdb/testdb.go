@@ -112,11 +112,11 @@ func startPostgres() (s *Server, err error) {
 	if s.dir, err = os.MkdirTemp("", "testdb-pg-"); err != nil {
 		return nil, err
 	}
-	defer func() {
+	defer func(srv *Server) { // srv: a failed return has set s to nil
 		if err != nil {
-			s.Close()
+			srv.Close()
 		}
-	}()
+	}(s)
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -181,11 +181,11 @@ func startMariaDB() (s *Server, err error) {
 	if s.dir, err = os.MkdirTemp("", "testdb-maria-"); err != nil {
 		return nil, err
 	}
-	defer func() {
+	defer func(srv *Server) { // srv: a failed return has set s to nil
 		if err != nil {
-			s.Close()
+			srv.Close()
 		}
-	}()
+	}(s)
 	data := filepath.Join(s.dir, "data")
 	who := "--user=" + currentUser()
 	inst := exec.Command(install, "--no-defaults", "--datadir="+data, who, "--auth-root-authentication-method=normal",

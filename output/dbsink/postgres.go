@@ -12,8 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// postgres writes each table's rows with COPY into a temporary table,
-// then one INSERT … SELECT … ON CONFLICT into the table.
+// postgres writes each batch with COPY straight into the tables, inside
+// a savepoint; when a row's key is already there, it rolls back to the
+// savepoint and upserts instead: COPY into a temporary table, then one
+// INSERT … SELECT … ON CONFLICT into the table.
 type postgres struct{}
 
 func (postgres) name() string { return "postgres" }
@@ -74,6 +76,10 @@ func (postgres) ddl(t *tables, links, bodies bool) []string {
 	return q
 }
 
+// copySavepoint is where write rolls back to when its optimistic COPY
+// into the tables meets a row already there.
+const copySavepoint = "dbsink_copy"
+
 func (d postgres) write(ctx context.Context, db *sql.DB, t *tables, b *batch) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -82,45 +88,30 @@ func (d postgres) write(ctx context.Context, db *sql.DB, t *tables, b *batch) er
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
-		tx, err := c.Begin(ctx)
+		// One round trip opens the transaction and the savepoint.
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SAVEPOINT " + copySavepoint})
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(ctx) //nolint:errcheck // after Commit, a no-op
-		if len(b.pages) > 0 {
-			rows := func(i int) ([]any, error) {
-				r := &b.pages[i]
-				var at any
-				if !r.FetchedAt.IsZero() {
-					at = utc(r.FetchedAt)
-				}
-				return pageValues(r, t.job, at), nil
-			}
-			if err := d.upsert(ctx, tx, t.rawPages, pageColumns, 1, len(b.pages), rows, true); err != nil {
-				return err
-			}
+		tabs := d.batchTables(t, b)
+		// In a crawl almost every row is new: COPY straight into the
+		// tables, as fast as the driver loads rows. A row already there
+		// (a page fetched again, a resumed crawl's in-flight pages, another
+		// fleet worker's) fails it with a unique violation: then roll back
+		// to the savepoint and upsert the batch through staging tables.
+		err = d.copyAll(ctx, tx, tabs)
+		if err == nil {
+			return tx.Commit(ctx)
 		}
-		if len(b.items) > 0 {
-			rows := func(i int) ([]any, error) {
-				r := &b.items[i]
-				return []any{r.url, r.rule, r.idx, string(r.data), r.extractedAt}, nil
-			}
-			if err := d.upsert(ctx, tx, t.rawItems, itemColumns, 3, len(b.items), rows, true); err != nil {
-				return err
-			}
+		if !uniqueViolation(err) {
+			return err
 		}
-		if len(b.links) > 0 {
-			rows := func(i int) ([]any, error) { return []any{b.links[i].from, b.links[i].to}, nil }
-			if err := d.upsert(ctx, tx, t.rawLinks, linkColumns, 2, len(b.links), rows, false); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+copySavepoint); err != nil {
+			return err
 		}
-		if len(b.bodies) > 0 {
-			rows := func(i int) ([]any, error) {
-				r := &b.bodies[i]
-				return []any{r.url, null(r.contentType), r.size, "gzip", r.gz}, nil
-			}
-			if err := d.upsert(ctx, tx, t.rawBod, bodyColumns, 1, len(b.bodies), rows, true); err != nil {
+		for _, tb := range tabs {
+			if err := d.upsert(ctx, tx, tb); err != nil {
 				return err
 			}
 		}
@@ -128,23 +119,81 @@ func (d postgres) write(ctx context.Context, db *sql.DB, t *tables, b *batch) er
 	})
 }
 
-// upsert copies n rows into a temporary table like table, then inserts
-// them into table, updating (or, without update, skipping) the rows whose
-// first keys columns match.
-func (d postgres) upsert(ctx context.Context, tx pgx.Tx, table string, cols []string, keys, n int,
-	row func(int) ([]any, error), update bool) error {
-	tmp := table + "_in"
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+d.quote(tmp)+" (LIKE "+d.quote(table)+") ON COMMIT DELETE ROWS"); err != nil {
+// pgTable is one table's rows of a batch.
+type pgTable struct {
+	name   string
+	cols   []string
+	keys   int  // the first keys cols are the table's key
+	update bool // a row whose key is there replaces it; otherwise it is skipped
+	n      int
+	row    func(int) ([]any, error)
+}
+
+// batchTables lists b's non-empty tables, in the order they are written.
+func (postgres) batchTables(t *tables, b *batch) []pgTable {
+	var tabs []pgTable
+	if len(b.pages) > 0 {
+		tabs = append(tabs, pgTable{t.rawPages, pageColumns, 1, true, len(b.pages), func(i int) ([]any, error) {
+			r := &b.pages[i]
+			var at any
+			if !r.FetchedAt.IsZero() {
+				at = utc(r.FetchedAt)
+			}
+			return pageValues(r, t.job, at), nil
+		}})
+	}
+	if len(b.items) > 0 {
+		tabs = append(tabs, pgTable{t.rawItems, itemColumns, 3, true, len(b.items), func(i int) ([]any, error) {
+			r := &b.items[i]
+			return []any{r.url, r.rule, r.idx, string(r.data), r.extractedAt}, nil
+		}})
+	}
+	if len(b.links) > 0 {
+		tabs = append(tabs, pgTable{t.rawLinks, linkColumns, 2, false, len(b.links), func(i int) ([]any, error) {
+			return []any{b.links[i].from, b.links[i].to}, nil
+		}})
+	}
+	if len(b.bodies) > 0 {
+		tabs = append(tabs, pgTable{t.rawBod, bodyColumns, 1, true, len(b.bodies), func(i int) ([]any, error) {
+			r := &b.bodies[i]
+			return []any{r.url, null(r.contentType), r.size, "gzip", r.gz}, nil
+		}})
+	}
+	return tabs
+}
+
+// copyAll copies every table's rows straight into it.
+func (postgres) copyAll(ctx context.Context, tx pgx.Tx, tabs []pgTable) error {
+	for _, tb := range tabs {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{tb.name}, tb.cols, pgx.CopyFromSlice(tb.n, tb.row)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uniqueViolation reports a PostgreSQL unique_violation (23505).
+func uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// upsert copies tb's rows into a temporary table like it, then inserts
+// them into it, updating (or, without update, skipping) the rows whose
+// key is there.
+func (d postgres) upsert(ctx context.Context, tx pgx.Tx, tb pgTable) error {
+	tmp := tb.name + "_in"
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+d.quote(tmp)+" (LIKE "+d.quote(tb.name)+") ON COMMIT DELETE ROWS"); err != nil {
 		return err
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, cols, pgx.CopyFromSlice(n, row)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, tb.cols, pgx.CopyFromSlice(tb.n, tb.row)); err != nil {
 		return err
 	}
-	list := columnList(cols, d.quote)
-	q := "INSERT INTO " + d.quote(table) + " (" + list + ") SELECT " + list + " FROM " + d.quote(tmp) +
-		" ON CONFLICT (" + columnList(cols[:keys], d.quote) + ") DO "
-	if update {
-		q += "UPDATE SET " + updateSet(cols, keys, d.quote, func(c string) string { return "EXCLUDED." + c })
+	list := columnList(tb.cols, d.quote)
+	q := "INSERT INTO " + d.quote(tb.name) + " (" + list + ") SELECT " + list + " FROM " + d.quote(tmp) +
+		" ON CONFLICT (" + columnList(tb.cols[:tb.keys], d.quote) + ") DO "
+	if tb.update {
+		q += "UPDATE SET " + updateSet(tb.cols, tb.keys, d.quote, func(c string) string { return "EXCLUDED." + c })
 	} else {
 		q += "NOTHING"
 	}

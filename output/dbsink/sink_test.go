@@ -187,6 +187,51 @@ func TestSinkWritesEveryTable(t *testing.T) {
 	}
 }
 
+// A batch holding both new rows and rows already written (a resumed
+// crawl's in-flight pages beside new ones) leaves every new row and the
+// newer version of every old one, in every table: on PostgreSQL, the
+// COPY straight into the tables fails and the batch is upserted instead.
+func TestSinkBatchOfNewAndExistingRows(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := connect(t, newURL(t, kind))
+			s := open(t, db, dbsink.Options{Links: true, Bodies: true})
+			first := page("http://h/1", 200, item("http://h/1", "product", parse.Field{Name: "name", Value: "old"}))
+			if err := s.WriteBatch(first, page("http://h/2", 200)); err != nil {
+				t.Fatal(err)
+			}
+			again := page("http://h/1", 500, item("http://h/1", "product", parse.Field{Name: "name", Value: "new"}))
+			third := page("http://h/3", 200, item("http://h/3", "product", parse.Field{Name: "name", Value: "three"}))
+			third.Parsed.Links = []string{"http://h/a", "http://h/c"} // one link already there, one new
+			if err := s.WriteBatch(third, again); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				q    string
+				want int
+			}{
+				{"SELECT count(*) FROM crawl_pages", 3},
+				{"SELECT count(*) FROM crawl_pages WHERE url = 'http://h/1' AND status = 500", 1},
+				{"SELECT count(*) FROM crawl_items", 2},
+				{"SELECT count(*) FROM crawl_items WHERE url = 'http://h/3'", 1},
+				{"SELECT count(*) FROM crawl_links", 6},
+				{"SELECT count(*) FROM crawl_bodies", 3},
+			} {
+				if n := count(t, db, c.q); n != c.want {
+					t.Errorf("%s: %d, want %d", c.q, n, c.want)
+				}
+			}
+			var data string
+			if err := db.QueryRow("SELECT data FROM crawl_items WHERE url = 'http://h/1'").Scan(&data); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(data, `"new"`) {
+				t.Errorf("page 1's item %s, want the refetch's", data)
+			}
+		})
+	}
+}
+
 func TestSinkRefusesOtherSchemaVersion(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
