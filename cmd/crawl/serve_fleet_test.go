@@ -266,3 +266,49 @@ func sameLines(t *testing.T, what string, got, want []string) {
 		t.Errorf("%s: the server serves %d lines, the workers wrote %d, not the same", what, len(got), len(want))
 	}
 }
+
+// TestLineTee writes lines to a lineTee in pieces that split them
+// anywhere: the file gets every byte, Redis every whole line once, and
+// the start of a line not yet ended waits for its end.
+func TestLineTee(t *testing.T) {
+	rs := redistest.Start(t)
+	reg, err := openRegistry(rs.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.c.Close()
+	for _, tc := range []struct {
+		name   string
+		writes []string
+		want   []string
+	}{
+		{"one line a write", []string{"a\n", "b\n"}, []string{"a", "b"}},
+		{"lines in one write", []string{"a\nb\nc\n"}, []string{"a", "b", "c"}},
+		{"a line in pieces", []string{"ab", "c", "d\ne", "f\n"}, []string{"abcd", "ef"}},
+		{"an unended line", []string{"a\nb"}, []string{"a"}},
+		{"empty lines", []string{"\n\n"}, []string{"", ""}},
+		{"nothing", []string{""}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := strings.NewReplacer(" ", "-").Replace(tc.name)
+			l, err := redis.JobLines(reg.c, job, pagesLines)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var file strings.Builder
+			tee := &lineTee{ctx: context.Background(), w: &file, lines: l}
+			for _, w := range tc.writes {
+				if n, err := tee.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write(%q) = %d, %v", w, n, err)
+				}
+			}
+			if want := strings.Join(tc.writes, ""); file.String() != want {
+				t.Errorf("file %q, want %q", file.String(), want)
+			}
+			got, _, err := l.Read(context.Background(), 0, 100, 0)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("published %q (%v), want %q", got, err, tc.want)
+			}
+		})
+	}
+}
