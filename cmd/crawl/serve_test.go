@@ -484,6 +484,7 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"serve", "--data", t.TempDir(), "--max-running", "0"}, "--max-running must be 1 or more"},
 		{[]string{"serve", "--data", t.TempDir(), "--token-file", token}, "the file is empty"},
 		{[]string{"serve", "--data", t.TempDir(), "extra"}, "takes no arguments"},
+		{[]string{"worker", "--frontier", "redis://127.0.0.1:1/0", "--data", t.TempDir(), "--max-lines", "0"}, "--max-lines 0: want 1 or more"},
 	} {
 		err := run(t.Context(), tt.args, io.Discard, io.Discard)
 		if err == nil || exitCode(err) != exitUsage || !strings.Contains(err.Error(), tt.want) {

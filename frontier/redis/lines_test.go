@@ -122,6 +122,41 @@ func TestLines(t *testing.T) {
 	}
 }
 
+// TestLinesTrimmed keeps about the newest maxLen lines: the oldest are
+// gone, and reading from 0 skips to the first kept, numbered as before.
+func TestLinesTrimmed(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	f, err := redis.Open(ctx, srv.URL(0), "trimmed", redis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := f.Lines("log", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	for i := range n {
+		if err := l.Append(ctx, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines, next, err := l.Read(ctx, 0, n, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) == 0 || len(lines) > n/2 || next != n || lines[len(lines)-1] != fmt.Sprint(n-1) {
+		t.Fatalf("read %d lines up to %d (last %q), want the newest few ending at %d", len(lines), next, lines[len(lines)-1:], n)
+	}
+	if first := fmt.Sprint(n - len(lines)); lines[0] != first {
+		t.Errorf("first kept line %q, want %q: the kept lines are not the newest in order", lines[0], first)
+	}
+	if _, err := f.Lines("log", -1); err == nil {
+		t.Error("Lines with a negative maxLen: no error")
+	}
+}
+
 // TestLinesBadInput: bad names and counts are errors.
 func TestLinesBadInput(t *testing.T) {
 	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"})
