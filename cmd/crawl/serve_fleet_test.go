@@ -312,3 +312,51 @@ func TestLineTee(t *testing.T) {
 		})
 	}
 }
+
+// TestServeFleetWorkerKilled kills -9 one of a fleet job's two workers
+// mid-job: the other finishes it, and the server's pages stream holds
+// every page, those fetched again (what the killed worker had in
+// flight) at most twice, since a record is in Redis before its page's
+// completion is shared.
+func TestServeFleetWorkerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary, runs a real Redis")
+	}
+	rs := redistest.Start(t)
+	url := rs.URL(0)
+	reg, err := openRegistry(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.c.Close()
+	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: t.TempDir(), EventInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+	c := apiClient{t: t, base: hs.URL}
+	site := testsite.New(testsite.Options{Pages: 800, LinksPerPage: 6, PageBytes: 512, Latency: 10 * time.Millisecond})
+	web := httptest.NewServer(site)
+	defer web.Close()
+
+	const concurrency = 4
+	cmd, stderr, exited := startBinary(t, "worker", "--frontier", url, "--data", t.TempDir())
+	startWorkers(t, url, 1, freeLoopbackAddr(t))
+	j := c.submit(web.URL+"/", map[string]any{"rate": 0, "per-host": concurrency, "concurrency": concurrency})
+	waitWorkers(t, url, j.ID, 2)
+	waitFor(t, "100 pages fetched", exited, stderr, func() bool { return site.Unique() >= 100 })
+	cmd.Process.Kill()
+	<-exited
+	if site.Unique() >= len(site.Reachable(0)) {
+		t.Fatal("the job finished before the kill")
+	}
+	c.waitStatus(j.ID, serve.Finished)
+	d := site.Duplicates()
+	if d > concurrency {
+		t.Errorf("%d pages refetched after the kill; at most the %d in flight may be", d, concurrency)
+	}
+	checkEveryPage(t, site, web.URL, c.lines("/api/v1/jobs/"+j.ID+"/pages"), d)
+	t.Logf("%d pages fetched again after the kill", d)
+}
