@@ -38,22 +38,31 @@ func TestRenderFrontiers(t *testing.T) {
 			if err := run(t.Context(), args, &bytes.Buffer{}, &stderr); err != nil {
 				t.Fatalf("run: %v\n%s", err, stderr.String())
 			}
-			recs := renderRecords(t, out, srv.URL)
-			hits := app.Hits()
-			for _, p := range append(app.AppRoutes(), app.ServerPages()...) {
-				r, ok := recs[p]
-				switch {
-				case !ok:
-					t.Errorf("%s not reached", p)
-				case r.Error != "" || !r.Rendered:
-					t.Errorf("%s: error %q, rendered %v", p, r.Error, r.Rendered)
-				case hits[p] != 1:
-					t.Errorf("%s fetched %d times, want once", p, hits[p])
-				}
-			}
+			checkAllRendered(t, app, out, srv.URL)
 			if d := app.Disallowed(); len(d) > 0 {
 				t.Errorf("robots-disallowed paths requested: %v", d)
 			}
 		})
 	}
+}
+
+// checkAllRendered reads the records of a --render always crawl of app
+// in out, and checks that every route and server page was reached and
+// rendered, each document fetched once. It returns the records by path.
+func checkAllRendered(t *testing.T, app *testsite.App, out, base string) map[string]renderRecord {
+	t.Helper()
+	recs := renderRecords(t, out, base)
+	hits := app.Hits()
+	for _, p := range append(app.AppRoutes(), app.ServerPages()...) {
+		r, ok := recs[p]
+		switch {
+		case !ok:
+			t.Errorf("%s not reached", p)
+		case r.Error != "" || !r.Rendered:
+			t.Errorf("%s: error %q, rendered %v", p, r.Error, r.Rendered)
+		case hits[p] != 1:
+			t.Errorf("%s fetched %d times, want once", p, hits[p])
+		}
+	}
+	return recs
 }

@@ -92,19 +92,7 @@ func TestRenderAlways(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
-	recs := renderRecords(t, out, srv.URL)
-	hits := app.Hits()
-	for _, p := range append(app.AppRoutes(), app.ServerPages()...) {
-		r, ok := recs[p]
-		switch {
-		case !ok:
-			t.Errorf("%s not reached", p)
-		case r.Error != "" || !r.Rendered:
-			t.Errorf("%s: error %q, rendered %v", p, r.Error, r.Rendered)
-		case hits[p] != 1:
-			t.Errorf("%s fetched %d times, want once", p, hits[p])
-		}
-	}
+	recs := checkAllRendered(t, app, out, srv.URL)
 	if r := recs["/app/item/1"]; r.Title != "Item 1" || len(r.XHR) != 1 || !strings.Contains(r.XHR[0], "/api/route") || r.Blocked == 0 {
 		t.Errorf("/app/item/1's record: %+v", r)
 	}
