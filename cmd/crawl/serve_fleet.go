@@ -392,9 +392,19 @@ func (w *worker) run(ctx context.Context, id string, spec serve.Spec) (err error
 	defer lf.Close()
 	// The lines go to Redis under a context of their own, which a pause
 	// does not end: the records of the pages finishing in the grace are
-	// published too. It ends once the outputs are closed.
+	// published too. It ends once the outputs are closed, or, should
+	// Redis be gone for good, publishGrace after the crawl's grace.
 	pctx, stopPublishing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPublishing()
+	defer context.AfterFunc(ctx, func() {
+		t := time.NewTimer(o.Grace + publishGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stopPublishing()
+		case <-pctx.Done():
+		}
+	})()
 	streams := map[string]*redis.Lines{}
 	for _, name := range []string{pagesLines, itemsLines, logLines} {
 		if streams[name], err = redis.JobLines(w.redis, id, name); err != nil {
@@ -450,6 +460,10 @@ const (
 	itemsLines = "items"
 	logLines   = "log"
 )
+
+// publishGrace is how long, past a job's grace, a worker that stops
+// still retries publishing its lines to a Redis that does not answer.
+const publishGrace = 10 * time.Second
 
 // lineNames maps the job files the server serves to their streams.
 var lineNames = map[string]string{serve.PagesFile: pagesLines, serve.ItemsFile: itemsLines, serve.LogFile: logLines}
