@@ -80,7 +80,8 @@ func parseURL(raw, password string) (open func() *sql.DB, kind string, err error
 		if path == "" || strings.ContainsAny(path, "?#") {
 			return bad("want sqlite:PATH, a file name without ? or #")
 		}
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)"
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=temp_store(MEMORY)" // statement journals in memory, not in temporary files
 		return func() *sql.DB {
 			db, _ := sql.Open("sqlite", dsn) // the driver's name is registered by its import; Open only checks the name
 			return db

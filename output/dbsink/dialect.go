@@ -44,7 +44,7 @@ func dialectOf(db *sql.DB) (dialect, error) {
 	case *mysql.MySQLDriver:
 		return mysqlDialect{}, nil
 	case *sqlite.Driver:
-		return sqliteDialect{}, nil
+		return &sqliteDialect{}, nil
 	default:
 		return nil, fmt.Errorf("dbsink: unsupported driver %T (want pgx, go-sql-driver/mysql or modernc.org/sqlite)", drv)
 	}

@@ -44,7 +44,8 @@ type Options struct {
 	// committed, so that a process killed after it loses none of them: a
 	// resumable crawl needs this, as it commits the URL's completion after
 	// its handlers. Concurrent pages share one commit. Off, HandlePage
-	// returns once the rows are queued, and Flush commits them.
+	// returns once the rows are queued, the writer gathers rows for up to
+	// 50ms (or 1,000 rows) a transaction, and Flush commits them.
 	WriteThrough bool
 	// QueueRows bounds the rows waiting to be written; HandlePage waits
 	// while it is reached. Zero means 20,000.
@@ -111,6 +112,7 @@ type Sink struct {
 	closed   bool
 
 	wake   chan struct{} // cap 1: cur has rows
+	urgent chan struct{} // cap 1: Flush waits, so the writer must not linger
 	quit   chan struct{} // closed by Close
 	exited chan struct{} // closed when the writer returns
 	ctx    context.Context
@@ -137,7 +139,7 @@ func Open(ctx context.Context, db *sql.DB, o Options) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{db: db, d: d, opts: o, t: newTables(o.TablePrefix, d.quote),
-		space: make(chan struct{}), wake: make(chan struct{}, 1),
+		space: make(chan struct{}), wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1),
 		quit: make(chan struct{}), exited: make(chan struct{}),
 		backoffTimer: func(d time.Duration) (<-chan time.Time, func() bool) {
 			t := time.NewTimer(d)
@@ -214,6 +216,10 @@ func (s *Sink) Flush() error {
 	if b == nil {
 		return err
 	}
+	select {
+	case s.urgent <- struct{}{}:
+	default:
+	}
 	s.signal()
 	select {
 	case <-b.done:
@@ -244,6 +250,9 @@ func (s *Sink) Close(ctx context.Context) error {
 		<-s.exited
 	}
 	s.cancel()
+	if c, ok := s.d.(interface{ close() }); ok { // the writer is gone: its prepared statements go too
+		c.close()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := s.cur.rows(); n > 0 && s.err == nil {
@@ -275,6 +284,9 @@ func (s *Sink) loop() {
 		case <-s.wake:
 		case <-s.quit:
 			quitting = true
+		}
+		if !quitting && !s.opts.WriteThrough {
+			quitting = s.linger()
 		}
 		for {
 			s.mu.Lock()
@@ -308,6 +320,39 @@ func (s *Sink) loop() {
 		}
 		if quitting {
 			return
+		}
+	}
+}
+
+// lingerRows and lingerTime bound how long the writer, without
+// WriteThrough, waits for rows to gather before it commits them: a
+// transaction per page or two costs more than the rows (on SQLite, each
+// commit rewrites the same B-tree pages into the WAL).
+const (
+	lingerRows = 1000
+	lingerTime = 50 * time.Millisecond
+)
+
+// linger waits until lingerRows are queued, lingerTime has passed, Flush
+// is waiting, or Close was called (then it returns true).
+func (s *Sink) linger() (quitting bool) {
+	t := time.NewTimer(lingerTime)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		n := s.cur.rows()
+		s.mu.Unlock()
+		if n >= lingerRows {
+			return false
+		}
+		select {
+		case <-s.wake:
+		case <-s.urgent:
+			return false
+		case <-t.C:
+			return false
+		case <-s.quit:
+			return true
 		}
 	}
 }

@@ -232,6 +232,35 @@ func TestSinkBatchOfNewAndExistingRows(t *testing.T) {
 	}
 }
 
+// Batches of every size land whole: SQLite splits them into statements
+// of 64, 32, … 1 rows, prepared once and reused from batch to batch.
+func TestSinkBatchSizes(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := connect(t, newURL(t, kind))
+			s := open(t, db, dbsink.Options{})
+			total := 0
+			for _, n := range []int{1, 63, 64, 127, 200, 127} {
+				var pages []*crawler.Page
+				for i := range n {
+					u := fmt.Sprintf("http://h/%d/%d", total, i)
+					pages = append(pages, page(u, 200, item(u, "r", parse.Field{Name: "i", Value: float64(i)})))
+				}
+				if err := s.WriteBatch(pages...); err != nil {
+					t.Fatalf("batch of %d: %v", n, err)
+				}
+				total += n
+				if got := count(t, db, "SELECT count(*) FROM crawl_pages"); got != total {
+					t.Fatalf("after a batch of %d: %d page rows, want %d", n, got, total)
+				}
+				if got := count(t, db, "SELECT count(*) FROM crawl_items"); got != total {
+					t.Fatalf("after a batch of %d: %d item rows, want %d", n, got, total)
+				}
+			}
+		})
+	}
+}
+
 func TestSinkRefusesOtherSchemaVersion(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {

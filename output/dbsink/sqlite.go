@@ -6,25 +6,48 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 )
 
 // sqliteDialect writes one transaction per batch, multi-row prepared
-// upserts, in WAL mode.
-type sqliteDialect struct{}
+// upserts, in WAL mode. It keeps its prepared statements from one batch
+// to the next: a crawl's batches are small, and preparing a statement of
+// a thousand parameters cost as much as running it.
+type sqliteDialect struct {
+	mu    sync.Mutex
+	stmts map[sqliteStmtKey]*sql.Stmt // prepared on the *sql.DB
+}
+
+// sqliteStmtKey names a cached statement: the upsert of rows rows into
+// table.
+type sqliteStmtKey struct {
+	table string
+	rows  int
+}
+
+// close closes the cached statements.
+func (d *sqliteDialect) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, st := range d.stmts {
+		st.Close()
+		delete(d.stmts, k)
+	}
+}
 
 // sqliteTime is how timestamps are stored: text that SQLite's date and
 // time functions read, in UTC, sorting as it reads.
 const sqliteTime = "2006-01-02T15:04:05.000000Z"
 
-func (sqliteDialect) name() string { return "sqlite" }
+func (*sqliteDialect) name() string { return "sqlite" }
 
-func (sqliteDialect) quote(ident string) string {
+func (*sqliteDialect) quote(ident string) string {
 	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
 }
 
-func (sqliteDialect) schemaDDL(t *tables, version int) []string {
+func (*sqliteDialect) schemaDDL(t *tables, version int) []string {
 	return []string{
 		"PRAGMA journal_mode=WAL",
 		"CREATE TABLE IF NOT EXISTS " + t.schema + " (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)",
@@ -32,7 +55,7 @@ func (sqliteDialect) schemaDDL(t *tables, version int) []string {
 	}
 }
 
-func (sqliteDialect) ddl(t *tables, links, bodies bool) []string {
+func (*sqliteDialect) ddl(t *tables, links, bodies bool) []string {
 	q := []string{
 		`CREATE TABLE IF NOT EXISTS ` + t.pages + ` (
 	url TEXT PRIMARY KEY,
@@ -79,104 +102,118 @@ func (sqliteDialect) ddl(t *tables, links, bodies bool) []string {
 	return q
 }
 
-func (d sqliteDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batch) error {
+func (d *sqliteDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batch) error {
+	tabs := []sqliteTable{
+		{t.pages, pageColumns, 1, true, len(b.pages), func(i int) []any {
+			r := &b.pages[i]
+			var at any
+			if !r.FetchedAt.IsZero() {
+				at = r.FetchedAt.UTC().Format(sqliteTime)
+			}
+			return pageValues(r, t.job, at)
+		}},
+		{t.items, itemColumns, 3, true, len(b.items), func(i int) []any {
+			r := &b.items[i]
+			return []any{r.url, r.rule, r.idx, string(r.data), r.extractedAt.Format(sqliteTime)}
+		}},
+		{t.links, linkColumns, 2, false, len(b.links), func(i int) []any {
+			return []any{b.links[i].from, b.links[i].to}
+		}},
+		{t.bodies, bodyColumns, 1, true, len(b.bodies), func(i int) []any {
+			r := &b.bodies[i]
+			return []any{r.url, null(r.contentType), r.size, "gzip", r.gz}
+		}},
+	}
+	// The statements are prepared before the transaction begins: Connect's
+	// pool has one connection, which the transaction holds.
+	var chunks []sqliteChunk
+	for ti := range tabs {
+		tb := &tabs[ti]
+		for i := 0; i < tb.n; {
+			rows := sqliteChunkRows
+			for rows > tb.n-i {
+				rows /= 2
+			}
+			st, err := d.stmt(ctx, db, tb, rows)
+			if err != nil {
+				return err
+			}
+			chunks = append(chunks, sqliteChunk{tb, st, i, i + rows})
+			i += rows
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	err = d.upsert(ctx, tx, t.pages, pageColumns, 1, len(b.pages), true, func(i int) []any {
-		r := &b.pages[i]
-		var at any
-		if !r.FetchedAt.IsZero() {
-			at = r.FetchedAt.UTC().Format(sqliteTime)
+	var args []any
+	for _, c := range chunks {
+		args = args[:0]
+		for j := c.from; j < c.to; j++ {
+			args = append(args, c.tab.row(j)...)
 		}
-		return pageValues(r, t.job, at)
-	})
-	if err != nil {
-		return err
-	}
-	err = d.upsert(ctx, tx, t.items, itemColumns, 3, len(b.items), true, func(i int) []any {
-		r := &b.items[i]
-		return []any{r.url, r.rule, r.idx, string(r.data), r.extractedAt.Format(sqliteTime)}
-	})
-	if err != nil {
-		return err
-	}
-	err = d.upsert(ctx, tx, t.links, linkColumns, 2, len(b.links), false, func(i int) []any {
-		return []any{b.links[i].from, b.links[i].to}
-	})
-	if err != nil {
-		return err
-	}
-	err = d.upsert(ctx, tx, t.bodies, bodyColumns, 1, len(b.bodies), true, func(i int) []any {
-		r := &b.bodies[i]
-		return []any{r.url, null(r.contentType), r.size, "gzip", r.gz}
-	})
-	if err != nil {
-		return err
+		if _, err := tx.StmtContext(ctx, c.st).ExecContext(ctx, args...); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
 
+// sqliteTable is one table's rows of a batch.
+type sqliteTable struct {
+	name   string // quoted
+	cols   []string
+	keys   int  // the first keys cols are the table's key
+	update bool // a row whose key is there replaces it; otherwise it is skipped
+	n      int
+	row    func(int) []any
+}
+
+// sqliteChunk is rows [from, to) of a table, upserted by st.
+type sqliteChunk struct {
+	tab      *sqliteTable
+	st       *sql.Stmt
+	from, to int
+}
+
 // sqliteChunkRows is how many rows one INSERT carries: fewer statements
 // to step through database/sql, well under SQLite's 32,766 parameters.
+// The rest of a batch goes in statements of 32, 16, … 1 rows, so that a
+// table needs at most seven statements, each prepared once.
 const sqliteChunkRows = 64
 
-// upsert writes n rows with a prepared statement of sqliteChunkRows rows,
-// and one for the rest.
-func (d sqliteDialect) upsert(ctx context.Context, tx *sql.Tx, table string, cols []string, keys, n int,
-	update bool, row func(int) []any) error {
-	if n == 0 {
-		return nil
+// stmt returns the statement that upserts rows rows into tb, preparing
+// it on db on first use.
+func (d *sqliteDialect) stmt(ctx context.Context, db *sql.DB, tb *sqliteTable, rows int) (*sql.Stmt, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := sqliteStmtKey{tb.name, rows}
+	if st := d.stmts[k]; st != nil {
+		return st, nil
 	}
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	tail := " ON CONFLICT (" + columnList(cols[:keys], d.quote) + ") DO "
-	if update {
-		tail += "UPDATE SET " + updateSet(cols, keys, d.quote, func(c string) string { return "excluded." + c })
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(tb.cols)), ", ") + ")"
+	q := "INSERT INTO " + tb.name + " (" + columnList(tb.cols, d.quote) + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ") +
+		" ON CONFLICT (" + columnList(tb.cols[:tb.keys], d.quote) + ") DO "
+	if tb.update {
+		q += "UPDATE SET " + updateSet(tb.cols, tb.keys, d.quote, func(c string) string { return "excluded." + c })
 	} else {
-		tail += "NOTHING"
+		q += "NOTHING"
 	}
-	stmt := func(rows int) (*sql.Stmt, error) {
-		q := "INSERT INTO " + table + " (" + columnList(cols, d.quote) + ") VALUES " +
-			strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ") + tail
-		return tx.PrepareContext(ctx, q)
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
 	}
-	args := make([]any, 0, len(cols)*min(n, sqliteChunkRows))
-	exec := func(st *sql.Stmt, from, to int) error {
-		args = args[:0]
-		for i := from; i < to; i++ {
-			args = append(args, row(i)...)
-		}
-		_, err := st.ExecContext(ctx, args...)
-		return err
+	if d.stmts == nil {
+		d.stmts = make(map[sqliteStmtKey]*sql.Stmt)
 	}
-	full := n / sqliteChunkRows * sqliteChunkRows
-	if full > 0 {
-		st, err := stmt(sqliteChunkRows)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i := 0; i < full; i += sqliteChunkRows {
-			if err := exec(st, i, i+sqliteChunkRows); err != nil {
-				return err
-			}
-		}
-	}
-	if full < n {
-		st, err := stmt(n - full)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return exec(st, full, n)
-	}
-	return nil
+	d.stmts[k] = st
+	return st, nil
 }
 
 // transient: the file is busy or locked by another connection.
-func (sqliteDialect) transient(err error) bool {
+func (*sqliteDialect) transient(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
