@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"time"
 
@@ -48,6 +49,14 @@ type LineReader interface {
 	// after, and the after to read on from. With none there yet and wait
 	// above zero, it waits up to wait for one, or until ctx ends.
 	ReadLines(ctx context.Context, id, name string, after int64, limit int, wait time.Duration) (lines []string, next int64, err error)
+}
+
+// LogTee is implemented by a LineReader that holds the jobs' log lines
+// (a fleet's Redis): the server's own log lines about job id (started,
+// finished…) go to the writer JobLog returns, which writes them to file
+// and to where ReadLines finds them.
+type LogTee interface {
+	JobLog(id string, file io.Writer) io.Writer
 }
 
 // Run is a crawl wired by Crawls.Open.

@@ -378,6 +378,9 @@ func (s *Server) run(ctx context.Context, j *job) {
 		defer logFile.Close()
 		logOut = logFile
 	}
+	if lt, ok := s.crawls.(LogTee); ok {
+		logOut = lt.JobLog(j.rec.ID, logOut)
+	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 
 	var sum crawler.Summary
@@ -408,14 +411,14 @@ func (s *Server) run(ctx context.Context, j *job) {
 	j.rec.Stopping = ""
 	switch {
 	case err == nil:
+		log.Info("job finished") // first: a reader that sees the status finds the line
 		s.setStatus(j, Finished)
-		log.Info("job finished")
 	case stop == errPause:
+		log.Info("job paused") // first: a reader that sees the status finds the line
 		s.setStatus(j, Paused)
-		log.Info("job paused")
 	case stop == errCancel:
+		log.Info("job canceled") // first: a reader that sees the status finds the line
 		s.setStatus(j, Canceled)
-		log.Info("job canceled")
 	case context.Cause(ctx) == errShutdown:
 		// Recorded as running: the next start resumes it.
 		log.Info("job interrupted: the server is stopping; it resumes when the server starts again")

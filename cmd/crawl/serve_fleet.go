@@ -163,6 +163,23 @@ func (f fleetCrawls) ReadLines(ctx context.Context, id, name string, after int64
 
 var _ serve.LineReader = fleetCrawls{}
 
+// JobLog implements serve.LogTee: the server's lines about a fleet job
+// join its workers' in Redis, each given serverLogTimeout, so that a
+// Redis that does not answer does not hold the server's job.
+func (f fleetCrawls) JobLog(id string, file io.Writer) io.Writer {
+	l, err := redis.JobLines(f.reg.c, id, logLines)
+	if err != nil {
+		return file // not a fleet job's name: nothing in Redis to add to
+	}
+	return &lineTee{ctx: context.Background(), timeout: serverLogTimeout, w: file, lines: l}
+}
+
+var _ serve.LogTee = fleetCrawls{}
+
+// serverLogTimeout bounds the publishing of one of the server's log lines
+// about a fleet job.
+const serverLogTimeout = 5 * time.Second
+
 // fleetWatch is a fleet job's Crawl on the server: it waits for the
 // workers to drain the job's frontier, and stops them when its run ends.
 type fleetWatch struct {
@@ -423,7 +440,7 @@ func (w *worker) run(ctx context.Context, id string, spec serve.Spec) (err error
 	}
 	host, _ := os.Hostname()
 	logTee := &lineTee{ctx: pctx, w: lf, lines: streams[logLines]}
-	log := slog.New(slog.NewTextHandler(logTee, nil)).With("worker", host+":"+strconv.Itoa(os.Getpid()))
+	log := slog.New(slog.NewTextHandler(logTee, nil)).With("process", host+":"+strconv.Itoa(os.Getpid()))
 	wi, err := wire(ctx, o, io.Discard, log)
 	if err != nil {
 		return err
@@ -477,7 +494,9 @@ var lineNames = map[string]string{serve.PagesFile: pagesLines, serve.ItemsFile: 
 type lineTee struct {
 	// ctx is the worker run's publishing context, kept here because
 	// io.Writer takes none.
-	ctx     context.Context
+	ctx context.Context
+	// timeout, if not zero, bounds each Write's publishing.
+	timeout time.Duration
 	w       io.Writer
 	lines   *redis.Lines
 	partial []byte // the start of a line that a later Write ends
@@ -505,7 +524,13 @@ func (t *lineTee) Write(p []byte) (int, error) {
 		rest = rest[i+1:]
 	}
 	t.partial = append(t.partial, rest...)
-	if err := t.lines.Append(t.ctx, t.batch...); err != nil {
+	ctx := t.ctx
+	if t.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
+	if err := t.lines.Append(ctx, t.batch...); err != nil {
 		return n, fmt.Errorf("publish: %w", err)
 	}
 	return n, nil

@@ -85,7 +85,8 @@ func TestServeFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.c.Close()
-	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: t.TempDir(), EventInterval: 50 * time.Millisecond})
+	serverDir := t.TempDir()
+	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: serverDir, EventInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +134,12 @@ func TestServeFleet(t *testing.T) {
 			t.Errorf("%d items, want one per page (%d)", len(items), len(site.Reachable(0)))
 		}
 		sameLines(t, "items", items, workerLines(t, dirs, j.ID, serve.ItemsFile))
+		// The log: the workers' lines and the server's own about the job.
 		log := c.lines("/api/v1/jobs/" + j.ID + "/log")
-		sameLines(t, "log", log, workerLines(t, dirs, j.ID, serve.LogFile))
-		if n := strings.Count(strings.Join(log, "\n"), "msg=\"crawl: "); n != 2 {
-			t.Errorf("log: %d crawl summaries, want one a worker:\n%s", n, strings.Join(log, "\n"))
+		sameLines(t, "log", log, workerLines(t, append(dirs, serverDir), j.ID, serve.LogFile))
+		all := strings.Join(log, "\n")
+		if n := len(regexp.MustCompile(`msg="crawl: .* process=`).FindAllString(all, -1)); n != 2 || !strings.Contains(all, `msg="job finished"`) {
+			t.Errorf("log: %d workers' crawl summaries, want one a worker, and the server's \"job finished\":\n%s", n, all)
 		}
 		if got := <-followedLog; got.err != nil || len(got.lines) == 0 || !slices.Equal(got.lines, log[2:2+len(got.lines)]) {
 			t.Errorf("followed log after 2 lines (%v):\n%s\nwant the start of:\n%s", got.err, strings.Join(got.lines, "\n"), strings.Join(log[2:], "\n"))
