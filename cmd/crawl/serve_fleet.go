@@ -498,10 +498,17 @@ type lineTee struct {
 	// timeout, if not zero, bounds each Write's publishing.
 	timeout time.Duration
 	w       io.Writer
-	lines   *redis.Lines
+	lines   appender
 	partial []byte // the start of a line that a later Write ends
 	batch   [][]byte
 }
+
+// appender is where a lineTee publishes: a *redis.Lines.
+type appender interface {
+	Append(ctx context.Context, lines ...[]byte) error
+}
+
+var _ appender = (*redis.Lines)(nil)
 
 func (t *lineTee) Write(p []byte) (int, error) {
 	n, err := t.w.Write(p)

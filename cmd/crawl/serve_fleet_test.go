@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -362,4 +363,46 @@ func TestServeFleetWorkerKilled(t *testing.T) {
 	}
 	checkEveryPage(t, site, web.URL, c.lines("/api/v1/jobs/"+j.ID+"/pages"), d)
 	t.Logf("%d pages fetched again after the kill", d)
+}
+
+// appended collects what a lineTee publishes.
+type appended []string
+
+func (a *appended) Append(_ context.Context, lines ...[]byte) error {
+	for _, l := range lines {
+		*a = append(*a, string(l))
+	}
+	return nil
+}
+
+// FuzzLineTee writes data to a lineTee in pieces cut at the given sizes:
+// what it publishes is every whole line of data, in order, and its file
+// gets every byte.
+func FuzzLineTee(f *testing.F) {
+	f.Add([]byte("a\nbc\n\nd"), []byte{1, 3, 0, 2})
+	f.Add([]byte("{\"url\":\"x\"}\n"), []byte{5})
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		var got appended
+		var file bytes.Buffer
+		tee := &lineTee{ctx: context.Background(), w: &file, lines: &got}
+		rest := data
+		for _, c := range cuts {
+			n := min(int(c), len(rest))
+			if _, err := tee.Write(rest[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+		if _, err := tee.Write(rest); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(file.Bytes(), data) {
+			t.Errorf("file %q, want %q", file.Bytes(), data)
+		}
+		want := strings.Split(string(data), "\n")
+		want = want[:len(want)-1] // the last piece ends no line
+		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("published %q, want %q", got, want)
+		}
+	})
 }
