@@ -5,9 +5,11 @@
 // whose dialect is chosen by the driver; Connect opens one from a URL.
 //
 // Rows go through a bounded queue to one writer, which commits them in
-// batches: COPY into a temporary table and one INSERT … ON CONFLICT on
-// PostgreSQL, multi-row INSERT … ON DUPLICATE KEY UPDATE on MySQL, one
-// transaction per batch in WAL mode on SQLite. Every table is upserted by
+// batches: on PostgreSQL, COPY straight into the tables inside a
+// savepoint, and when a row's key is already there, a rollback to it and
+// COPY into a temporary table then one INSERT … ON CONFLICT; multi-row
+// INSERT … ON DUPLICATE KEY UPDATE on MySQL; one transaction per batch of
+// prepared multi-row upserts, in WAL mode, on SQLite. Every table is upserted by
 // its key, so writing a page twice leaves one row. A full queue holds the
 // crawl's workers back; a database that goes away is retried with backoff
 // until it comes back.
