@@ -185,10 +185,20 @@ func sortCookies(cookies []fetch.NetscapeCookie) {
 }
 
 // Add puts cookies into the jar as if their own hosts had set them (see
-// fetch.LoadCookies), and into the Store; cookies expired at now are left
-// out. It is how a cookies.txt file given by the user is loaded.
+// fetch.LoadCookies), and into the Store, except those the jar already
+// holds a cookie of the same domain, path and name for (restored from the
+// Store, so set since); cookies expired at now are left out. It is how a
+// cookies.txt file given by the user is loaded.
 func (j *Jar) Add(cookies []fetch.NetscapeCookie, now time.Time) {
-	fetch.LoadCookies(j, cookies, now)
+	j.mu.Lock()
+	var add []fetch.NetscapeCookie
+	for _, c := range cookies {
+		if _, held := j.kept[keyOf(c)]; !held {
+			add = append(add, c)
+		}
+	}
+	j.mu.Unlock()
+	fetch.LoadCookies(j, add, now)
 }
 
 // Load reads the Store and makes the jar hold what it holds: stored

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hivecrawl/crawl/fetch"
 	"github.com/hivecrawl/crawl/frontier"
@@ -175,5 +176,26 @@ func TestStoreDown(t *testing.T) {
 	}
 	if got := sent(t, j, "http://shop.example.com/"); got != "sid=s3cret" {
 		t.Errorf("sends %q, want the cookie kept in memory", got)
+	}
+}
+
+// TestAddKeepsRestored checks that Add, which loads a user's cookies.txt,
+// does not replace a cookie the jar restored from its store (set since),
+// and adds the others.
+func TestAddKeepsRestored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cookies.txt")
+	first := newJar(t, session.NewFileStore(path))
+	first.SetCookies(mustURL(t, "http://shop.example.com/"), []*http.Cookie{{Name: "sid", Value: "new", Path: "/"}})
+
+	next := newJar(t, session.NewFileStore(path))
+	if _, err := next.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	next.Add([]fetch.NetscapeCookie{
+		{Domain: "shop.example.com", Path: "/", Name: "sid", Value: "old"},
+		{Domain: "shop.example.com", Path: "/", Name: "pref", Value: "1"},
+	}, time.Now())
+	if got := sent(t, next, "http://shop.example.com/"); got != "sid=new; pref=1" && got != "pref=1; sid=new" {
+		t.Errorf("sends %q, want the restored sid=new and the added pref=1", got)
 	}
 }

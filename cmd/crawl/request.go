@@ -154,17 +154,7 @@ func (o *requestOptions) newJar(ctx context.Context, store session.Store, log *s
 	if restored, err = jar.Load(ctx); err != nil {
 		return nil, 0, err
 	}
-	held := make(map[[3]string]bool, restored)
-	for _, c := range jar.List() {
-		held[[3]string{c.Domain, c.Path, c.Name}] = true
-	}
-	var add []fetch.NetscapeCookie
-	for _, c := range o.fileCookies {
-		if !held[[3]string{c.Domain, c.Path, c.Name}] {
-			add = append(add, c)
-		}
-	}
-	jar.Add(add, time.Now())
+	jar.Add(o.fileCookies, time.Now())
 	return jar, restored, nil
 }
 
