@@ -72,6 +72,39 @@ func waitWorkers(t *testing.T, url, id string, n int) {
 	}
 }
 
+// fleetServer is crawl serve --frontier as the fleet tests run it: a
+// Redis, the job registry in it, and the API served by httptest.
+type fleetServer struct {
+	url string // the Redis URL
+	reg *registry
+	dir string // the server's --data
+	api apiClient
+}
+
+// startFleetServer starts a fleetServer. The caller defers stop, which
+// shuts the server down, then closes its listener and its Redis client.
+func startFleetServer(t *testing.T) (fs fleetServer, stop func()) {
+	t.Helper()
+	url := redistest.Start(t).URL(0)
+	reg, err := openRegistry(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: dir, EventInterval: 50 * time.Millisecond})
+	if err != nil {
+		reg.c.Close()
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	stop = func() {
+		srv.Shutdown(context.Background())
+		hs.Close()
+		reg.c.Close()
+	}
+	return fleetServer{url: url, reg: reg, dir: dir, api: apiClient{t: t, base: hs.URL}}, stop
+}
+
 // TestServeFleet runs crawl serve --frontier with two crawl workers on one
 // Redis: a submitted job is crawled by both, every page once, and a
 // canceled job stops on both.
@@ -79,22 +112,9 @@ func TestServeFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a real Redis")
 	}
-	rs := redistest.Start(t)
-	url := rs.URL(0)
-	reg, err := openRegistry(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.c.Close()
-	serverDir := t.TempDir()
-	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: serverDir, EventInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	defer srv.Shutdown(context.Background())
-	c := apiClient{t: t, base: hs.URL}
+	fs, stop := startFleetServer(t)
+	defer stop()
+	url, reg, serverDir, c := fs.url, fs.reg, fs.dir, fs.api
 	metricsAddr := freeLoopbackAddr(t)
 	dirs := startWorkers(t, url, 2, metricsAddr)
 
@@ -326,21 +346,9 @@ func TestServeFleetWorkerKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary, runs a real Redis")
 	}
-	rs := redistest.Start(t)
-	url := rs.URL(0)
-	reg, err := openRegistry(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.c.Close()
-	srv, err := serve.New(fleetCrawls{url: url, reg: reg}, serve.Options{Dir: t.TempDir(), EventInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	defer srv.Shutdown(context.Background())
-	c := apiClient{t: t, base: hs.URL}
+	fs, stop := startFleetServer(t)
+	defer stop()
+	url, c := fs.url, fs.api
 	site := testsite.New(testsite.Options{Pages: 800, LinksPerPage: 6, PageBytes: 512, Latency: 10 * time.Millisecond})
 	web := httptest.NewServer(site)
 	defer web.Close()
