@@ -8,7 +8,7 @@ import "github.com/hivecrawl/crawl/crawler"
 func (s *Sink) WriteBatch(pages ...*crawler.Page) error {
 	b := newBatch()
 	for _, p := range pages {
-		var rows batch
+		var rows pageRows
 		if err := s.rowsOf(p, &rows); err != nil {
 			return err
 		}
@@ -16,3 +16,6 @@ func (s *Sink) WriteBatch(pages ...*crawler.Page) error {
 	}
 	return s.commit(b)
 }
+
+// Commits returns the number of batches the writer committed.
+func (s *Sink) Commits() int64 { return s.commits.Load() }

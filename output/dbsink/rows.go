@@ -32,7 +32,8 @@ type batch struct {
 	items  []itemRow
 	links  []linkRow
 	bodies []bodyRow
-	size   int64 // bytes of item data and bodies
+	size   int64     // bytes of item data and bodies
+	since  time.Time // when the first row was queued
 	done   chan struct{}
 	err    error
 }
@@ -41,12 +42,34 @@ func newBatch() *batch { return &batch{done: make(chan struct{})} }
 
 func (b *batch) rows() int { return len(b.pages) + len(b.items) + len(b.links) + len(b.bodies) }
 
-func (b *batch) add(o *batch) {
-	b.pages = append(b.pages, o.pages...)
-	b.items = append(b.items, o.items...)
-	b.links = append(b.links, o.links...)
-	b.bodies = append(b.bodies, o.bodies...)
-	b.size += o.size
+// pageRows are one page's rows, before they join a batch. page is
+// borrowed: add copies it.
+type pageRows struct {
+	page   *crawler.Result
+	items  []itemRow
+	links  []linkRow
+	bodies []bodyRow
+	size   int64 // bytes of item data and bodies
+}
+
+func (r *pageRows) rows() int { return 1 + len(r.items) + len(r.links) + len(r.bodies) }
+
+func (b *batch) add(r *pageRows) {
+	b.pages = append(b.pages, *r.page)
+	b.items = append(b.items, r.items...)
+	b.links = append(b.links, r.links...)
+	b.bodies = append(b.bodies, r.bodies...)
+	b.size += r.size
+}
+
+// recycle empties b's rows and returns a batch that reuses their memory:
+// after a commit nothing reads them again.
+func (b *batch) recycle() *batch {
+	clear(b.pages[:cap(b.pages)])
+	clear(b.items[:cap(b.items)])
+	clear(b.links[:cap(b.links)])
+	clear(b.bodies[:cap(b.bodies)])
+	return &batch{pages: b.pages[:0], items: b.items[:0], links: b.links[:0], bodies: b.bodies[:0]}
 }
 
 // dedupe keeps the last row of each key, in place: a statement that
@@ -85,9 +108,10 @@ func lastOf[R any, K comparable](rows []R, key func(R) K) []R {
 	return out
 }
 
-// rowsOf fills b with p's rows, copying what it keeps of p.
-func (s *Sink) rowsOf(p *crawler.Page, b *batch) error {
-	b.pages = []crawler.Result{*p.Result}
+// rowsOf fills b with p's rows, copying what it keeps of p but the
+// Result, which b borrows.
+func (s *Sink) rowsOf(p *crawler.Page, b *pageRows) error {
+	b.page = p.Result
 	if len(p.Items) > 0 {
 		now := time.Now().UTC()
 		b.items = make([]itemRow, len(p.Items))

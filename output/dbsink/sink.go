@@ -44,9 +44,19 @@ type Options struct {
 	// committed, so that a process killed after it loses none of them: a
 	// resumable crawl needs this, as it commits the URL's completion after
 	// its handlers. Concurrent pages share one commit. Off, HandlePage
-	// returns once the rows are queued, the writer gathers rows for up to
-	// 50ms (or 1,000 rows) a transaction, and Flush commits them.
+	// returns once the rows are queued, the writer lets them gather into
+	// batches (Linger, BatchRows), and Flush commits them.
 	WriteThrough bool
+	// Linger is how long, without WriteThrough, the writer lets a batch
+	// gather from its first row before it commits it, unless BatchRows
+	// come first: every transaction costs the database a commit and a
+	// rewrite of the index pages its rows touch, so a few large batches
+	// cost less than many small ones. A row waits at most Linger plus a
+	// commit. Zero means 100ms.
+	Linger time.Duration
+	// BatchRows is how many rows, without WriteThrough, make a batch
+	// commit before Linger. Zero means 5,000.
+	BatchRows int
 	// QueueRows bounds the rows waiting to be written; HandlePage waits
 	// while it is reached. Zero means 20,000.
 	QueueRows int
@@ -68,8 +78,8 @@ func (o Options) Validate() error {
 	if o.TablePrefix != "" && !validPrefix.MatchString(o.TablePrefix) {
 		return fmt.Errorf("dbsink: table prefix %q: want letters, digits and _, not starting with a digit, at most 41", o.TablePrefix)
 	}
-	if o.QueueRows < 0 || o.QueueBytes < 0 || o.MaxBackoff < 0 {
-		return errors.New("dbsink: queue sizes and backoff must not be negative")
+	if o.QueueRows < 0 || o.QueueBytes < 0 || o.MaxBackoff < 0 || o.Linger < 0 || o.BatchRows < 0 {
+		return errors.New("dbsink: queue sizes, batch sizes and times must not be negative")
 	}
 	return nil
 }
@@ -86,6 +96,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = 5 * time.Second
+	}
+	if o.Linger == 0 {
+		o.Linger = 100 * time.Millisecond
+	}
+	if o.BatchRows == 0 {
+		o.BatchRows = 5000
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -107,6 +123,7 @@ type Sink struct {
 	mu       sync.Mutex
 	cur      *batch        // rows waiting for the writer
 	inflight *batch        // the batch the writer is committing
+	spare    *batch        // the last committed batch's memory, for the next
 	space    chan struct{} // closed when the writer takes cur
 	err      error         // the first error that stopped the writer
 	closed   bool
@@ -119,6 +136,7 @@ type Sink struct {
 	cancel context.CancelFunc
 
 	pages, items atomic.Int64 // rows committed
+	commits      atomic.Int64 // batches committed
 	gzips        sync.Pool    // of *gzip.Writer
 	lastWarn     atomic.Int64 // unix nanoseconds of the last retry warning
 	// backoffTimer waits between attempts; a seam for tests.
@@ -159,7 +177,7 @@ func Open(ctx context.Context, db *sql.DB, o Options) (*Sink, error) {
 // waiting while the queue is full, and with Options.WriteThrough until
 // they are committed. An error from an earlier batch is returned here.
 func (s *Sink) HandlePage(ctx context.Context, p *crawler.Page) error {
-	var rows batch
+	var rows pageRows
 	if err := s.rowsOf(p, &rows); err != nil {
 		return err
 	}
@@ -175,6 +193,9 @@ func (s *Sink) HandlePage(ctx context.Context, p *crawler.Page) error {
 		}
 		b := s.cur
 		if b.rows() == 0 || (b.rows()+rows.rows() <= s.opts.QueueRows && b.size+rows.size <= s.opts.QueueBytes) {
+			if b.rows() == 0 {
+				b.since = time.Now()
+			}
 			b.add(&rows)
 			s.mu.Unlock()
 			s.signal()
@@ -275,19 +296,14 @@ func (s *Sink) signal() {
 }
 
 // loop is the writer: it takes the queued rows as one batch and commits
-// them, until Close, when it commits what is left and returns.
+// them, until Close, when it commits what is left and returns. With
+// WriteThrough it commits as soon as rows are queued (the rows queued
+// during a commit go in the next); without, it lets each batch gather
+// (linger) first.
 func (s *Sink) loop() {
 	defer close(s.exited)
 	for {
-		quitting := false
-		select {
-		case <-s.wake:
-		case <-s.quit:
-			quitting = true
-		}
-		if !quitting && !s.opts.WriteThrough {
-			quitting = s.linger()
-		}
+		quitting := s.wait()
 		for {
 			s.mu.Lock()
 			b := s.cur
@@ -295,7 +311,12 @@ func (s *Sink) loop() {
 				s.mu.Unlock()
 				break
 			}
-			s.cur, s.inflight = newBatch(), b
+			next := newBatch()
+			if s.spare != nil {
+				next, s.spare = s.spare, nil
+				next.done = make(chan struct{})
+			}
+			s.cur, s.inflight = next, b
 			close(s.space)
 			s.space = make(chan struct{})
 			failed := s.err
@@ -305,17 +326,22 @@ func (s *Sink) loop() {
 			if err == nil {
 				err = s.commit(b)
 			}
+			if err == nil {
+				s.commits.Add(1)
+				s.pages.Add(int64(len(b.pages)))
+				s.items.Add(int64(len(b.items)))
+			}
+			spare := b.recycle()
 			s.mu.Lock()
-			s.inflight = nil
+			s.inflight, s.spare = nil, spare
 			if err != nil && s.err == nil {
 				s.err = err
 			}
 			s.mu.Unlock()
 			b.err = err
 			close(b.done)
-			if err == nil {
-				s.pages.Add(int64(len(b.pages)))
-				s.items.Add(int64(len(b.items)))
+			if !quitting && !s.opts.WriteThrough {
+				break // the next batch gathers first
 			}
 		}
 		if quitting {
@@ -324,32 +350,55 @@ func (s *Sink) loop() {
 	}
 }
 
-// lingerRows and lingerTime bound how long the writer, without
-// WriteThrough, waits for rows to gather before it commits them: a
-// transaction per page or two costs more than the rows (on SQLite, each
-// commit rewrites the same B-tree pages into the WAL).
-const (
-	lingerRows = 1000
-	lingerTime = 50 * time.Millisecond
-)
+// wait blocks until the writer should take the queued rows; it returns
+// true when Close was called.
+func (s *Sink) wait() (quitting bool) {
+	if !s.opts.WriteThrough {
+		return s.linger()
+	}
+	select {
+	case <-s.wake:
+		return false
+	case <-s.quit:
+		return true
+	}
+}
 
-// linger waits until lingerRows are queued, lingerTime has passed, Flush
-// is waiting, or Close was called (then it returns true).
+// linger waits until the queued batch has Options.BatchRows rows or its
+// first row has waited Options.Linger, or Flush is waiting (it returns false then),
+// or Close was called (it returns true).
 func (s *Sink) linger() (quitting bool) {
-	t := time.NewTimer(lingerTime)
-	defer t.Stop()
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		s.mu.Lock()
-		n := s.cur.rows()
+		n, since := s.cur.rows(), s.cur.since
 		s.mu.Unlock()
-		if n >= lingerRows {
+		if n >= s.opts.BatchRows {
 			return false
+		}
+		var expired <-chan time.Time
+		if n > 0 {
+			left := s.opts.Linger - time.Since(since)
+			if left <= 0 {
+				return false
+			}
+			if t == nil {
+				t = time.NewTimer(left)
+			} else {
+				t.Reset(left)
+			}
+			expired = t.C
 		}
 		select {
 		case <-s.wake:
 		case <-s.urgent:
 			return false
-		case <-t.C:
+		case <-expired:
 			return false
 		case <-s.quit:
 			return true

@@ -261,6 +261,49 @@ func TestSinkBatchSizes(t *testing.T) {
 	}
 }
 
+// TestSinkLetsBatchesGather: without WriteThrough, rows that trickle in
+// gather into a batch until Linger has passed since its first row or
+// BatchRows are queued, after each commit as before the first (the
+// writer once lingered only when idle, then committed whatever came
+// during each commit: hundreds of small transactions a second).
+func TestSinkLetsBatchesGather(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		o     dbsink.Options
+		pages int
+	}{
+		{"linger", dbsink.Options{Linger: 50 * time.Millisecond, BatchRows: 1 << 20}, 300},
+		{"rows", dbsink.Options{Linger: time.Hour, BatchRows: 30}, 300},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := connect(t, newURL(t, "sqlite"))
+			s := open(t, db, tt.o)
+			// A page a millisecond: slower than the writer commits them.
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			start := time.Now()
+			for i := range tt.pages {
+				<-tick.C
+				if err := s.HandlePage(context.Background(), page(fmt.Sprintf("http://h/%d", i), 200)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			elapsed := time.Since(start)
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			// The batches Linger ended, those BatchRows did, and Flush's.
+			most := int64(elapsed/tt.o.Linger) + 1 + int64(tt.pages/tt.o.BatchRows) + 1
+			if got := s.Commits(); got > most {
+				t.Errorf("%d pages in %v: %d commits, want at most %d", tt.pages, elapsed, got, most)
+			}
+			if got := count(t, db, "SELECT count(*) FROM crawl_pages"); got != tt.pages {
+				t.Errorf("%d page rows, want %d", got, tt.pages)
+			}
+		})
+	}
+}
+
 func TestSinkRefusesOtherSchemaVersion(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -291,6 +334,8 @@ func TestOptionsValidate(t *testing.T) {
 		{dbsink.Options{TablePrefix: "2x"}, "table prefix"},
 		{dbsink.Options{TablePrefix: "a;drop"}, "table prefix"},
 		{dbsink.Options{QueueRows: -1}, "negative"},
+		{dbsink.Options{Linger: -time.Second}, "negative"},
+		{dbsink.Options{BatchRows: -1}, "negative"},
 	} {
 		err := tt.o.Validate()
 		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
