@@ -522,77 +522,89 @@ func (s *Server) List(status Status) []Job {
 	return out
 }
 
-// Pause stops a running job, letting its requests in flight finish (it is
-// paused once they have), or holds a pending one back.
-func (s *Server) Pause(id string) (Job, error) {
+// transition runs move on the job id names, with s.mu held, and returns
+// the job as it stands afterwards together with move's error: the lookup
+// and locking that Pause, Resume and Cancel share.
+func (s *Server) transition(id string, move func(j *job) error) (Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, err := s.lookup(id)
 	if err != nil {
 		return Job{}, err
 	}
-	switch st := j.rec.Status; {
-	case st == Running:
-		if j.stop == nil {
-			j.stop, j.rec.Stopping = errPause, "pause"
-			j.cancel(errPause)
+	err = move(j)
+	return j.view(), err
+}
+
+// conflict is the error of an operation that j's status does not allow.
+func conflict(j *job) error {
+	return fmt.Errorf("job %s is %s: %w", j.rec.ID, j.rec.Status, ErrConflict)
+}
+
+// halt asks j's run to stop for cause, which the operation verb names.
+// s.mu must be held.
+func halt(j *job, cause error, verb string) {
+	j.stop, j.rec.Stopping = cause, verb
+	j.cancel(cause)
+}
+
+// Pause stops a running job, letting its requests in flight finish (it is
+// paused once they have), or holds a pending one back.
+func (s *Server) Pause(id string) (Job, error) {
+	return s.transition(id, func(j *job) error {
+		switch st := j.rec.Status; {
+		case st == Running:
+			if j.stop == nil {
+				halt(j, errPause, "pause")
+			}
+		case st == Pending:
+			s.setStatus(j, Paused)
+			s.save(j)
+		case st == Paused:
+		default:
+			return conflict(j)
 		}
-	case st == Pending:
-		s.setStatus(j, Paused)
-		s.save(j)
-	case st == Paused:
-	default:
-		return j.view(), fmt.Errorf("job %s is %s: %w", id, st, ErrConflict)
-	}
-	return j.view(), nil
+		return nil
+	})
 }
 
 // Resume queues a paused job again.
 func (s *Server) Resume(id string) (Job, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.lookup(id)
-	if err != nil {
-		return Job{}, err
-	}
-	switch st := j.rec.Status; {
-	case st == Paused:
-		s.seq++
-		j.rec.Seq = s.seq
-		s.setStatus(j, Pending)
-		s.save(j)
-		s.kick()
-	case st == Running && j.stop != nil:
-		return j.view(), fmt.Errorf("job %s is still stopping (%s): resume it once it has: %w", id, j.rec.Stopping, ErrConflict)
-	case st == Running || st == Pending:
-	default:
-		return j.view(), fmt.Errorf("job %s is %s: %w", id, st, ErrConflict)
-	}
-	return j.view(), nil
+	return s.transition(id, func(j *job) error {
+		switch st := j.rec.Status; {
+		case st == Paused:
+			s.seq++
+			j.rec.Seq = s.seq
+			s.setStatus(j, Pending)
+			s.save(j)
+			s.kick()
+		case st == Running && j.stop != nil:
+			return fmt.Errorf("job %s is still stopping (%s): resume it once it has: %w", j.rec.ID, j.rec.Stopping, ErrConflict)
+		case st == Running || st == Pending:
+		default:
+			return conflict(j)
+		}
+		return nil
+	})
 }
 
 // Cancel stops a job for good.
 func (s *Server) Cancel(id string) (Job, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.lookup(id)
-	if err != nil {
-		return Job{}, err
-	}
-	switch st := j.rec.Status; {
-	case st == Running:
-		if j.stop != errCancel {
-			j.stop, j.rec.Stopping = errCancel, "cancel"
-			j.cancel(errCancel)
+	return s.transition(id, func(j *job) error {
+		switch st := j.rec.Status; {
+		case st == Running:
+			if j.stop != errCancel {
+				halt(j, errCancel, "cancel")
+			}
+		case st == Pending || st == Paused:
+			s.setStatus(j, Canceled)
+			s.save(j)
+		case st == Canceled:
+		default:
+			return conflict(j)
 		}
-	case st == Pending || st == Paused:
-		s.setStatus(j, Canceled)
-		s.save(j)
-	case st == Canceled:
-	default:
-		return j.view(), fmt.Errorf("job %s is %s: %w", id, st, ErrConflict)
-	}
-	return j.view(), nil
+		return nil
+	})
 }
 
 // Remover is what a Crawls may also implement to remove what it keeps
