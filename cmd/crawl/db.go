@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hivecrawl/crawl/output/dbsink"
+	"github.com/hivecrawl/crawl/parse"
 )
 
 // dbOptions are the options of the database sink (--db).
@@ -52,11 +53,12 @@ func (o *dbOptions) validate() error {
 }
 
 // openDB connects to --db and opens the sink. job fills the pages' job
-// column (a fleet's); writeThrough commits each page's rows before its
-// handler returns, as a resumable crawl needs. The database unreachable,
+// column (a fleet's); rules are the crawl's extraction rules, whose items a
+// page fetched again replaces; writeThrough commits each page's rows
+// before its handler returns, as a resumable crawl needs. The database unreachable,
 // refusing the password or the schema is a usage error (exit 2): nothing
 // has been fetched.
-func (o *dbOptions) openDB(ctx context.Context, job string, writeThrough bool, log *slog.Logger) (*dbsink.Sink, func() error, error) {
+func (o *dbOptions) openDB(ctx context.Context, job string, rules []parse.Rule, writeThrough bool, log *slog.Logger) (*dbsink.Sink, func() error, error) {
 	password := ""
 	if o.DBPasswordFile != "" {
 		b, err := os.ReadFile(o.DBPasswordFile)
@@ -75,9 +77,14 @@ func (o *dbOptions) openDB(ctx context.Context, job string, writeThrough bool, l
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --db: %v", errUsage, err)
 	}
+	names := make([]string, len(rules))
+	for i, r := range rules {
+		names[i] = r.Name
+	}
 	s, err := dbsink.Open(cctx, db, dbsink.Options{
 		TablePrefix:  o.DBTablePrefix,
 		Job:          job,
+		Rules:        names,
 		Links:        o.DBLinks,
 		Bodies:       o.DBBodies,
 		WriteThrough: writeThrough,

@@ -7,12 +7,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -257,6 +260,45 @@ func TestDBSyntheticSite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDBRecrawlReplacesItems crawls a page into SQLite twice, the second
+// time yielding fewer items: the items table then holds what the second
+// crawl's --items wrote, no more (the rules reach the sink).
+func TestDBRecrawlReplacesItems(t *testing.T) {
+	var entries atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, "<html><h1>List</h1><ul>")
+		for i := range entries.Load() {
+			fmt.Fprintf(w, "<li><a href=\"#%d\">entry %d</a></li>", i, i)
+		}
+		fmt.Fprint(w, "</ul></html>")
+	}))
+	defer srv.Close()
+	config := writeFile(t, "rules.yaml", `rules:
+  - name: entry
+    each: li
+    fields:
+      - {name: text, selector: a}
+`)
+	url, _ := newDBURL(t, "sqlite")
+	for _, n := range []int64{3, 1} {
+		entries.Store(n)
+		items := filepath.Join(t.TempDir(), "items.jsonl")
+		var stderr bytes.Buffer
+		if err := run(context.Background(), []string{"--config", config, "--db", url, "--items", items, "-o", os.DevNull,
+			"--quiet", srv.URL + "/"}, io.Discard, &stderr); err != nil {
+			t.Fatalf("crawl with %d entries: %v\n%s", n, err, stderr.String())
+		}
+		want, got := itemsFile(t, items), itemsTable(t, dbConnect(t, url))
+		if len(want) != int(n) || !reflect.DeepEqual(got, want) {
+			t.Errorf("crawl with %d entries: items table %v, --items %v", n, got, want)
+		}
 	}
 }
 

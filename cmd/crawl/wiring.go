@@ -116,7 +116,7 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 		}
 		// Written through like the files: a resumable crawl's rows are
 		// committed before its completions are.
-		sink, closeDB, err := o.dbOptions.openDB(ctx, job, resuming, log)
+		sink, closeDB, err := o.dbOptions.openDB(ctx, job, o.Rules, resuming, log)
 		if err != nil {
 			return w, err
 		}

@@ -53,7 +53,8 @@ func dialectOf(db *sql.DB) (dialect, error) {
 // tables are the quoted names of a sink's tables, and the bare ones.
 type tables struct {
 	prefix                               string
-	job                                  string // the pages' job column
+	job                                  string   // the pages' job column
+	rules                                []string // Options.Rules
 	schema, pages, items, links, bodies  string
 	rawPages, rawItems, rawLinks, rawBod string
 }

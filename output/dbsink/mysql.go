@@ -97,6 +97,9 @@ func (d mysqlDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batch
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if err := d.deleteReplaced(ctx, tx, t, b.replaced); err != nil {
+		return err
+	}
 	err = d.insert(ctx, tx, t.pages, pageColumns, len(b.pages), true, func(i int) ([]any, int) {
 		r := &b.pages[i]
 		var at any
@@ -130,6 +133,34 @@ func (d mysqlDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batch
 		return err
 	}
 	return tx.Commit()
+}
+
+// deleteReplaced deletes the items of the crawl's rules of the item URLs
+// urls, in statements of at most mysqlChunkRows URLs: they give way to
+// the batch's.
+func (d mysqlDialect) deleteReplaced(ctx context.Context, tx *sql.Tx, t *tables, urls []string) error {
+	if len(urls) == 0 {
+		return nil
+	}
+	rules := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.rules)), ", ") + ")"
+	args := make([]any, 0, min(len(urls), mysqlChunkRows)+len(t.rules))
+	for len(urls) > 0 {
+		chunk := urls[:min(len(urls), mysqlChunkRows)]
+		urls = urls[len(chunk):]
+		args = args[:0]
+		for _, u := range chunk {
+			args = append(args, u)
+		}
+		for _, r := range t.rules {
+			args = append(args, r)
+		}
+		q := "DELETE FROM " + t.items + " WHERE url_hash IN (" +
+			strings.TrimSuffix(strings.Repeat("UNHEX(SHA2(?, 256)), ", len(chunk)), ", ") + ") AND rule IN " + rules
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insert writes n rows in statements of at most mysqlChunkRows rows and

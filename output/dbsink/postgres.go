@@ -110,6 +110,13 @@ func (d postgres) write(ctx context.Context, db *sql.DB, t *tables, b *batch) er
 		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+copySavepoint); err != nil {
 			return err
 		}
+		// Some pages were there before: their items of the crawl's rules
+		// give way to the batch's. (A batch of new pages has no old items.)
+		if len(b.replaced) > 0 {
+			if _, err := tx.Exec(ctx, "DELETE FROM "+t.items+" WHERE url = ANY($1) AND rule = ANY($2)", b.replaced, t.rules); err != nil {
+				return err
+			}
+		}
 		for _, tb := range tabs {
 			if err := d.upsert(ctx, tx, tb); err != nil {
 				return err

@@ -2,6 +2,7 @@ package dbsink
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hivecrawl/crawl/crawler"
@@ -11,6 +12,7 @@ import (
 type itemRow struct {
 	url, rule   string
 	idx         int
+	page        int    // the index in its batch's pages of the page it came from
 	data        []byte // the item's fields as one JSON object
 	extractedAt time.Time
 }
@@ -34,8 +36,12 @@ type batch struct {
 	bodies []bodyRow
 	size   int64     // bytes of item data and bodies
 	since  time.Time // when the first row was queued
-	done   chan struct{}
-	err    error
+	// replaced lists, after dedupe, the item URLs whose items of
+	// tables.rules the batch replaces: those of the pages fetched
+	// without an error.
+	replaced []string
+	done     chan struct{}
+	err      error
 }
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
@@ -55,6 +61,9 @@ type pageRows struct {
 func (r *pageRows) rows() int { return 1 + len(r.items) + len(r.links) + len(r.bodies) }
 
 func (b *batch) add(r *pageRows) {
+	for i := range r.items {
+		r.items[i].page = len(b.pages)
+	}
 	b.pages = append(b.pages, *r.page)
 	b.items = append(b.items, r.items...)
 	b.links = append(b.links, r.links...)
@@ -69,16 +78,46 @@ func (b *batch) recycle() *batch {
 	clear(b.items[:cap(b.items)])
 	clear(b.links[:cap(b.links)])
 	clear(b.bodies[:cap(b.bodies)])
-	return &batch{pages: b.pages[:0], items: b.items[:0], links: b.links[:0], bodies: b.bodies[:0]}
+	clear(b.replaced[:cap(b.replaced)])
+	return &batch{pages: b.pages[:0], items: b.items[:0], links: b.links[:0], bodies: b.bodies[:0],
+		replaced: b.replaced[:0]}
 }
 
 // dedupe keeps the last row of each key, in place: a statement that
-// upserts a key twice is an error on PostgreSQL.
-func (b *batch) dedupe() {
+// upserts a key twice is an error on PostgreSQL. A page fetched twice in
+// the batch keeps the items of its last fetch without an error only. With
+// replace, it lists b.replaced.
+func (b *batch) dedupe(replace bool) {
+	b.replaced = b.replaced[:0]
+	if replace || (len(b.pages) > 1 && len(b.items) > 0) {
+		last := make(map[string]int, len(b.pages)) // item URL: its last page fetched without an error
+		for i := range b.pages {
+			if b.pages[i].Error == "" {
+				u := itemURL(&b.pages[i])
+				if _, ok := last[u]; !ok && replace {
+					b.replaced = append(b.replaced, u)
+				}
+				last[u] = i
+			}
+		}
+		b.items = slices.DeleteFunc(b.items, func(r itemRow) bool {
+			i, ok := last[r.url]
+			return ok && i != r.page
+		})
+	}
 	b.pages = lastOf(b.pages, func(r crawler.Result) string { return r.URL })
 	b.items = lastOf(b.items, func(r itemRow) itemKey { return itemKey{r.url, r.rule, r.idx} })
 	b.links = lastOf(b.links, func(r linkRow) linkRow { return r })
 	b.bodies = lastOf(b.bodies, func(r bodyRow) string { return r.url })
+}
+
+// itemURL is the URL a page's items carry: where it was fetched from,
+// after redirects.
+func itemURL(r *crawler.Result) string {
+	if r.FinalURL != "" {
+		return r.FinalURL
+	}
+	return r.URL
 }
 
 type itemKey struct {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,11 @@ type Options struct {
 	Links bool
 	// Bodies also writes <prefix>bodies: each response body, gzipped.
 	Bodies bool
+	// Rules names the crawl's extraction rules. A page fetched without an
+	// error replaces all its items of these rules: one it no longer
+	// yields is deleted. Items of other rules are left as they are. With
+	// no Rules, items are only upserted by (url, rule, idx).
+	Rules []string
 	// WriteThrough makes HandlePage return only once the page's rows are
 	// committed, so that a process killed after it loses none of them: a
 	// resumable crawl needs this, as it commits the URL's completion after
@@ -163,7 +169,7 @@ func Open(ctx context.Context, db *sql.DB, o Options) (*Sink, error) {
 			t := time.NewTimer(d)
 			return t.C, t.Stop
 		}}
-	s.t.job = o.Job
+	s.t.job, s.t.rules = o.Job, slices.Clone(o.Rules)
 	s.cur = newBatch()
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -409,7 +415,7 @@ func (s *Sink) linger() (quitting bool) {
 // commit writes b in one transaction, retrying with backoff while the
 // database is unavailable.
 func (s *Sink) commit(b *batch) error {
-	b.dedupe()
+	b.dedupe(len(s.t.rules) > 0)
 	wait := 100 * time.Millisecond
 	for {
 		err := s.d.write(s.ctx, s.db, &s.t, b)

@@ -232,6 +232,82 @@ func TestSinkBatchOfNewAndExistingRows(t *testing.T) {
 	}
 }
 
+// TestSinkRefetchReplacesItems: with Options.Rules, a page fetched again
+// without an error replaces its items of those rules, also when it now
+// yields fewer; a failed refetch leaves them; items of other rules stay.
+// Within one batch, the page's last successful fetch gives its items.
+func TestSinkRefetchReplacesItems(t *testing.T) {
+	const u = "http://h/p"
+	products := func(names ...string) []parse.Item {
+		var items []parse.Item
+		for _, n := range names {
+			items = append(items, item(u, "product", parse.Field{Name: "name", Value: n}))
+		}
+		return items
+	}
+	failed := func() *crawler.Page {
+		p := page(u, 503)
+		p.Result.Error, p.Items = crawler.ClassHTTP5xx, nil
+		return p
+	}
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := connect(t, newURL(t, kind))
+			s := open(t, db, dbsink.Options{Rules: []string{"product", "gone"}})
+			names := func() string {
+				t.Helper()
+				rows, err := db.Query("SELECT data FROM crawl_items WHERE rule = 'product' ORDER BY idx")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				var got []string
+				for rows.Next() {
+					var data string
+					if err := rows.Scan(&data); err != nil {
+						t.Fatal(err)
+					}
+					var f struct{ Name string }
+					if err := json.Unmarshal([]byte(data), &f); err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, f.Name)
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+				return strings.Join(got, ",")
+			}
+			first := page(u, 200, append(products("a", "b", "c"), item(u, "other", parse.Field{Name: "name", Value: "x"}))...)
+			for _, step := range []struct {
+				name  string
+				batch []*crawler.Page
+				want  string
+			}{
+				{"first fetch", []*crawler.Page{first, page("http://h/q", 200)}, "a,b,c"},
+				{"refetch yields fewer", []*crawler.Page{page(u, 200, products("d")...)}, "d"},
+				{"failed refetch", []*crawler.Page{failed()}, "d"},
+				{"twice in a batch", []*crawler.Page{page(u, 200, products("e", "f", "g")...), page(u, 200, products("h", "i")...)}, "h,i"},
+				{"then failed in the batch", []*crawler.Page{page(u, 200, products("j")...), failed()}, "j"},
+				{"refetch yields none", []*crawler.Page{page(u, 200)}, ""},
+			} {
+				if err := s.WriteBatch(step.batch...); err != nil {
+					t.Fatalf("%s: %v", step.name, err)
+				}
+				if got := names(); got != step.want {
+					t.Errorf("%s: product items %q, want %q", step.name, got, step.want)
+				}
+			}
+			if n := count(t, db, "SELECT count(*) FROM crawl_items WHERE rule = 'other'"); n != 1 {
+				t.Errorf("%d items of a rule the crawl does not have, want 1 (left as it was)", n)
+			}
+			if n := count(t, db, "SELECT count(*) FROM crawl_pages WHERE url = '"+u+"' AND error IS NULL"); n != 1 {
+				t.Errorf("page row of the last fetch: %d without an error, want 1", n)
+			}
+		})
+	}
+}
+
 // Batches of every size land whole: SQLite splits them into statements
 // of 64, 32, … 1 rows, prepared once and reused from batch to batch.
 func TestSinkBatchSizes(t *testing.T) {

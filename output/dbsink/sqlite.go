@@ -3,6 +3,7 @@ package dbsink
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -146,7 +147,21 @@ func (d *sqliteDialect) write(ctx context.Context, db *sql.DB, t *tables, b *bat
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	defer tx.Rollback()      //nolint:errcheck // after Commit, a no-op
+	if len(b.replaced) > 0 { // the items of the crawl's rules give way to the batch's
+		urls, err := json.Marshal(b.replaced)
+		if err != nil {
+			return err
+		}
+		rules, err := json.Marshal(t.rules)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.items+" WHERE url IN (SELECT value FROM json_each(?)) AND rule IN (SELECT value FROM json_each(?))",
+			string(urls), string(rules)); err != nil {
+			return err
+		}
+	}
 	var args []any
 	for _, c := range chunks {
 		args = args[:0]
