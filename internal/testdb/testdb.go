@@ -10,8 +10,8 @@
 // PostgreSQL refuses to run as root: as root, initdb and postgres run as
 // the "postgres" user (which the Debian package creates).
 //
-// Package testdb imports no other package of this module; only tests and
-// the benchmark import it.
+// Package testdb imports only internal/testproc of this module (which runs
+// the processes); only tests and the benchmark import it.
 package testdb
 
 import (
@@ -36,6 +36,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/hivecrawl/crawl/internal/testproc"
 )
 
 // ErrNotInstalled is wrapped by Start's error when the server's binaries
@@ -67,9 +69,8 @@ type Server struct {
 	admin *sql.DB
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	n    int // databases made
+	proc *testproc.Process // nil while stopped
+	n    int               // databases made
 }
 
 // pgBin is where Debian installs PostgreSQL 15.
@@ -90,15 +91,6 @@ func secret() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func startPostgres() (s *Server, err error) {
@@ -144,7 +136,7 @@ func startPostgres() (s *Server, err error) {
 	if out, err := init.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("testdb: initdb: %v\n%s", err, out)
 	}
-	if s.port, err = freePort(); err != nil {
+	if s.port, err = testproc.FreePort(); err != nil {
 		return nil, err
 	}
 	s.args = []string{"-D", data, "-p", strconv.Itoa(s.port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
@@ -193,7 +185,7 @@ func startMariaDB() (s *Server, err error) {
 	if out, err := inst.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("testdb: mariadb-install-db: %v\n%s", err, out)
 	}
-	if s.port, err = freePort(); err != nil {
+	if s.port, err = testproc.FreePort(); err != nil {
 		return nil, err
 	}
 	sock := filepath.Join(s.dir, "mysqld.sock")
@@ -251,36 +243,20 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("testdb: start %s: %w", s.bin, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		logf.Close()
-		close(done)
-	}()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	p, err := testproc.Start(cmd, logf, 60*time.Second, func() error {
 		c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
 		if err == nil {
 			c.Close()
-			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("testdb: %s on %s not ready: %v\n%s", s.Kind, s.Addr(), err, s.Log())
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("testdb: %s exited at start:\n%s", s.Kind, s.Log())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("testdb: %s on %s: %w\n%s", s.Kind, s.Addr(), err, s.Log())
 	}
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
+	return nil
 }
 
 // waitReady pings the admin connection until it answers.
@@ -351,23 +327,17 @@ func (s *Server) Exec(ctx context.Context, q string) error {
 // waits for it to exit. Restart starts it again.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
+	p := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd == nil {
+	if p == nil {
 		return
 	}
 	sig := syscall.SIGTERM
 	if s.Kind == Postgres {
 		sig = syscall.SIGINT // fast shutdown; SIGTERM waits for the sessions
 	}
-	cmd.Process.Signal(sig)
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
+	p.Stop(sig, 30*time.Second) // then SIGKILL to the process group
 }
 
 // Restart starts the server again after Stop, on the same port and data.

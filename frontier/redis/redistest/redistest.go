@@ -6,8 +6,8 @@
 // saying so, except in CI (the environment variable CI is "true"), where
 // it fails it: there a missing server is a broken setup, not a choice.
 //
-// Package redistest imports no other package of this module; only tests
-// import it.
+// Package redistest imports only internal/testproc of this module (which
+// runs the process); only tests import it.
 package redistest
 
 import (
@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hivecrawl/crawl/internal/testproc"
 )
 
 // Server is a redis-server process run for a test. Its methods are safe
@@ -36,8 +38,7 @@ type Server struct {
 	port int
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *testproc.Process // nil while stopped
 }
 
 // Start starts redis-server on a free port of 127.0.0.1 with a temporary
@@ -52,7 +53,11 @@ func Start(t testing.TB, extra ...string) *Server {
 		}
 		t.Skipf("redistest: redis-server is not installed, skipping a test that needs a real Redis (apt-get install redis-server)")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	port, err := testproc.FreePort()
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port}
 	s.args = append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", "",
@@ -65,16 +70,6 @@ func Start(t testing.TB, extra ...string) *Server {
 	return s
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redistest: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
@@ -84,6 +79,7 @@ func (s *Server) URL(db int) string { return "redis://" + s.Addr() + "/" + strco
 // Dir returns the server's data directory.
 func (s *Server) Dir() string { return s.dir }
 
+// start starts redis-server and waits until it answers PING.
 func (s *Server) start() error {
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Dir = s.dir
@@ -91,34 +87,14 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return fmt.Errorf("redistest: start redis-server: %w", err)
+	p, err := testproc.Start(cmd, log, 10*time.Second, s.ping)
+	if err != nil {
+		return fmt.Errorf("redistest: redis-server on %s: %w\n%s", s.Addr(), err, s.log())
 	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		log.Close()
-		close(done)
-	}()
 	s.mu.Lock()
-	s.cmd, s.done = cmd, done
+	s.proc = p
 	s.mu.Unlock()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := s.ping(); err == nil {
-			return nil
-		} else if time.Now().After(deadline) {
-			return fmt.Errorf("redistest: redis-server on %s not ready: %v\n%s", s.Addr(), err, s.log())
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("redistest: redis-server exited at start:\n%s", s.log())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // ping sends PING and expects PONG (not LOADING).
@@ -150,18 +126,11 @@ func (s *Server) log() string {
 // stop signals the server and waits for it to exit.
 func (s *Server) stop(sig syscall.Signal) {
 	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
+	p := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(sig)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
+	if p != nil {
+		p.Stop(sig, 10*time.Second)
 	}
 }
 

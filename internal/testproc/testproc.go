@@ -1,0 +1,101 @@
+// Package testproc runs the server processes that the module's test
+// helpers start (redis-server in frontier/redis/redistest, PostgreSQL and
+// MariaDB in internal/testdb): it finds a free loopback port to give a
+// server, starts it and waits until it is ready or has exited, and stops
+// it with a signal, killing it if it does not exit in time.
+//
+// Package testproc imports no other package of this module; only the test
+// helpers import it.
+package testproc
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("testproc: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Process is a server process Start started. Its methods are safe for
+// concurrent use.
+type Process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has exited
+}
+
+// pollInterval is the time between two calls of Start's ready.
+const pollInterval = 20 * time.Millisecond
+
+// Start starts cmd, which must not have been started, with its standard
+// output and error going to log; log is closed once the process has
+// exited (or at once if it cannot start). It then calls ready every 20ms
+// until ready returns nil, and returns the process.
+//
+// If the process exits first, Start returns an error; if ready still
+// fails after timeout, Start kills the process, waits for it to exit and
+// returns an error wrapping ready's last one.
+func Start(cmd *exec.Cmd, log *os.File, timeout time.Duration, ready func() error) (*Process, error) {
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("testproc: start %s: %w", cmd.Path, err)
+	}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		log.Close()
+		close(p.done)
+	}()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ready()
+		if err == nil {
+			return p, nil
+		}
+		if time.Now().After(deadline) {
+			p.kill()
+			<-p.done
+			return nil, fmt.Errorf("testproc: %s not ready after %s: %w", cmd.Path, timeout, err)
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("testproc: %s exited at start (%s)", cmd.Path, cmd.ProcessState)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// Stop sends sig to the process and waits for it to exit; if it has not
+// within grace, it kills it and waits for that. Stopping a process that
+// has exited does nothing.
+func (p *Process) Stop(sig os.Signal, grace time.Duration) {
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.kill()
+		<-p.done
+	}
+}
+
+// kill sends SIGKILL to the process, or to its whole process group when
+// it was started in a group of its own (SysProcAttr.Setpgid), so that the
+// children a server forks go with it.
+func (p *Process) kill() {
+	if a := p.cmd.SysProcAttr; a != nil && a.Setpgid {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		return
+	}
+	p.cmd.Process.Kill()
+}
