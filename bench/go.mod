@@ -8,6 +8,7 @@ require (
 	github.com/chromedp/chromedp v0.23.1
 	github.com/gocolly/colly/v2 v2.3.0
 	github.com/hivecrawl/crawl v0.0.0
+	golang.org/x/sys v0.49.0
 )
 
 require (
