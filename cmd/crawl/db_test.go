@@ -299,6 +299,9 @@ func TestDBRecrawlReplacesItems(t *testing.T) {
 		if len(want) != int(n) || !reflect.DeepEqual(got, want) {
 			t.Errorf("crawl with %d entries: items table %v, --items %v", n, got, want)
 		}
+		if line := fmt.Sprintf("crawl: database rows written: pages 1, items %d\n", n); !strings.Contains(stderr.String(), line) {
+			t.Errorf("crawl with %d entries: no %q in the summary:\n%s", n, line, stderr.String())
+		}
 	}
 }
 

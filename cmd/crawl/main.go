@@ -176,6 +176,9 @@ func runWith(ctx context.Context, stop *interrupt, args []string, stdin io.Reade
 	fmt.Fprintf(stderr, "crawl: %s, elapsed %s, %.1f pages/s\n",
 		sum, sum.Elapsed.Round(time.Millisecond), sum.PagesPerSecond())
 	w.pipe.report(stderr, sum, &o.pipelineOptions)
+	if w.db != nil { // Run has flushed it
+		fmt.Fprintf(stderr, "crawl: database rows written: pages %d, items %d\n", w.db.Pages(), w.db.Items())
+	}
 	if err := o.requestOptions.saveCookies(w.jar); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hivecrawl/crawl/crawler"
 	"github.com/hivecrawl/crawl/metrics"
+	"github.com/hivecrawl/crawl/output/dbsink"
 	"github.com/hivecrawl/crawl/session"
 )
 
@@ -28,7 +29,9 @@ type wiring struct {
 	resuming, finished string
 	// jar is the session's cookie jar (--session and the flags that
 	// imply it), nil without one.
-	jar     *session.Jar
+	jar *session.Jar
+	// db is the --db sink, nil without one.
+	db      *dbsink.Sink
 	closers []func() error // called last first
 }
 
@@ -122,6 +125,7 @@ func wire(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (w
 		}
 		w.closers = append(w.closers, closeDB)
 		w.pipe.handlers = append(w.pipe.handlers, sink)
+		w.db = sink
 	}
 	// The page records are written last, once the other outputs have the
 	// page; the crawler counts them for the summary.
