@@ -97,10 +97,10 @@ func (d mysqlDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batch
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	if err := d.deleteReplaced(ctx, tx, t, b.replaced); err != nil {
-		return err
-	}
-	err = d.insert(ctx, tx, t.pages, pageColumns, len(b.pages), true, func(i int) ([]any, int) {
+	// A new row counts 1 affected, an updated one 2 (and one set to the
+	// values it had 0, as without CLIENT_FOUND_ROWS): pages all new, the
+	// batch's items have no old ones to give way to.
+	affected, err := d.insert(ctx, tx, t.pages, pageColumns, len(b.pages), true, func(i int) ([]any, int) {
 		r := &b.pages[i]
 		var at any
 		if !r.FetchedAt.IsZero() {
@@ -111,21 +111,26 @@ func (d mysqlDialect) write(ctx context.Context, db *sql.DB, t *tables, b *batch
 	if err != nil {
 		return err
 	}
-	err = d.insert(ctx, tx, t.items, itemColumns, len(b.items), true, func(i int) ([]any, int) {
+	if affected != int64(len(b.pages)) {
+		if err := d.deleteReplaced(ctx, tx, t, b.replaced); err != nil {
+			return err
+		}
+	}
+	_, err = d.insert(ctx, tx, t.items, itemColumns, len(b.items), true, func(i int) ([]any, int) {
 		r := &b.items[i]
 		return []any{r.url, r.rule, r.idx, string(r.data), r.extractedAt}, len(r.url) + len(r.data) + 64
 	})
 	if err != nil {
 		return err
 	}
-	err = d.insert(ctx, tx, t.links, linkColumns, len(b.links), false, func(i int) ([]any, int) {
+	_, err = d.insert(ctx, tx, t.links, linkColumns, len(b.links), false, func(i int) ([]any, int) {
 		r := &b.links[i]
 		return []any{r.from, r.to}, len(r.from) + len(r.to) + 16
 	})
 	if err != nil {
 		return err
 	}
-	err = d.insert(ctx, tx, t.bodies, bodyColumns, len(b.bodies), true, func(i int) ([]any, int) {
+	_, err = d.insert(ctx, tx, t.bodies, bodyColumns, len(b.bodies), true, func(i int) ([]any, int) {
 		r := &b.bodies[i]
 		return []any{r.url, null(r.contentType), r.size, "gzip", r.gz}, len(r.url) + 2*len(r.gz) + 64
 	})
@@ -165,11 +170,12 @@ func (d mysqlDialect) deleteReplaced(ctx context.Context, tx *sql.Tx, t *tables,
 
 // insert writes n rows in statements of at most mysqlChunkRows rows and
 // about mysqlChunkBytes bytes: updating the row of a duplicate key, or
-// (without update) keeping it.
+// (without update) keeping it. It returns the rows the statements
+// affected.
 func (d mysqlDialect) insert(ctx context.Context, tx *sql.Tx, table string, cols []string, n int, update bool,
-	row func(int) ([]any, int)) error {
+	row func(int) ([]any, int)) (int64, error) {
 	if n == 0 {
-		return nil
+		return 0, nil
 	}
 	verb := "INSERT INTO "
 	suffix := ""
@@ -183,14 +189,20 @@ func (d mysqlDialect) insert(ctx context.Context, tx *sql.Tx, table string, cols
 	var q strings.Builder
 	args := make([]any, 0, len(cols)*min(n, mysqlChunkRows))
 	rows, size := 0, 0
+	var affected int64
 	flush := func() error {
 		if rows == 0 {
 			return nil
 		}
 		q.WriteString(suffix)
-		_, err := tx.ExecContext(ctx, q.String(), args...)
+		res, err := tx.ExecContext(ctx, q.String(), args...)
 		q.Reset()
 		args, rows, size = args[:0], 0, 0
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		affected += n
 		return err
 	}
 	for i := range n {
@@ -206,11 +218,12 @@ func (d mysqlDialect) insert(ctx context.Context, tx *sql.Tx, table string, cols
 		size += sz
 		if rows >= mysqlChunkRows || size >= mysqlChunkBytes {
 			if err := flush(); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	return flush()
+	err := flush()
+	return affected, err
 }
 
 // transient: lost connections, a server shutting down or out of
