@@ -170,13 +170,24 @@ func Open(ctx context.Context, db *sql.DB, o Options) (*Sink, error) {
 			return t.C, t.Stop
 		}}
 	s.t.job, s.t.rules = o.Job, slices.Clone(o.Rules)
-	s.cur = newBatch()
+	s.cur = s.newBatch()
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.loop()
 	return s, nil
+}
+
+// newBatch returns an empty batch. Without WriteThrough, its pages have
+// room for a batch of BatchRows (up to 8,192), so that gathering them
+// does not copy the records again each time the slice grows.
+func (s *Sink) newBatch() *batch {
+	b := newBatch()
+	if !s.opts.WriteThrough {
+		b.pages = make([]crawler.Result, 0, min(s.opts.BatchRows, s.opts.QueueRows, 8192))
+	}
+	return b
 }
 
 // HandlePage implements crawler.Handler: it queues the page's rows,
@@ -317,8 +328,10 @@ func (s *Sink) loop() {
 				s.mu.Unlock()
 				break
 			}
-			next := newBatch()
-			if s.spare != nil {
+			var next *batch
+			if s.spare == nil {
+				next = s.newBatch()
+			} else {
 				next, s.spare = s.spare, nil
 				next.done = make(chan struct{})
 			}
