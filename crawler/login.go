@@ -202,7 +202,64 @@ func (w *worker) logIn(ctx context.Context) error {
 		}
 		return nil
 	}
-	return c.cfg.Login.Login(ctx, c.cfg.Fetcher, check)
+	return c.cfg.Login.Login(ctx, c.loginFetcher(), check)
+}
+
+// poster is the POST a Login may need of the crawl's Fetcher besides
+// Fetch: *fetch.Client has it.
+type poster interface {
+	Post(ctx context.Context, rawURL, contentType string, body []byte, check func(context.Context, *url.URL) error) (*fetch.Response, error)
+}
+
+// loginFetcher is the crawl's Fetcher as its Login sees it: each request
+// the login sends is reported to the Observer as a page's is, so that the
+// metrics count them too. It can Post when the Fetcher can.
+func (c *Crawler) loginFetcher() Fetcher {
+	o := observedFetcher{c.cfg.Fetcher, c.cfg.Observer}
+	if p, ok := c.cfg.Fetcher.(poster); ok {
+		return observedPoster{o, p}
+	}
+	return o
+}
+
+// observedFetcher reports f's fetches to obs.
+type observedFetcher struct {
+	f   Fetcher
+	obs Observer
+}
+
+// Fetch implements Fetcher.
+func (o observedFetcher) Fetch(ctx context.Context, rawURL string, check func(context.Context, *url.URL) error) (*fetch.Response, error) {
+	return o.observe(func() (*fetch.Response, error) { return o.f.Fetch(ctx, rawURL, check) })
+}
+
+// observe reports the request send makes, as worker.process reports a
+// page's: a response cut short at a redirect the check stopped is not a
+// failure.
+func (o observedFetcher) observe(send func() (*fetch.Response, error)) (*fetch.Response, error) {
+	o.obs.FetchStarted()
+	start := time.Now()
+	resp, err := send()
+	status, n, class := 0, int64(0), ""
+	if resp != nil {
+		status, n = resp.Status, resp.Bytes
+	}
+	if err != nil && !(resp != nil && errors.Is(err, fetch.ErrUseLastResponse)) {
+		class = fetch.ClassOf(err)
+	}
+	o.obs.FetchFinished(status, class, n, time.Since(start))
+	return resp, err
+}
+
+// observedPoster is an observedFetcher that can Post.
+type observedPoster struct {
+	observedFetcher
+	p poster
+}
+
+// Post sends a POST through the crawl's Fetcher and reports it.
+func (o observedPoster) Post(ctx context.Context, rawURL, contentType string, body []byte, check func(context.Context, *url.URL) error) (*fetch.Response, error) {
+	return o.observe(func() (*fetch.Response, error) { return o.p.Post(ctx, rawURL, contentType, body, check) })
 }
 
 // loginFirst is called before a gated request is fetched: it waits for

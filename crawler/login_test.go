@@ -3,11 +3,14 @@ package crawler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +251,85 @@ func TestLoginNeedsJar(t *testing.T) {
 	var ce *crawler.ConfigError
 	if err := c.Validate(); !errors.As(err, &ce) || ce.Field != "login" {
 		t.Fatalf("Validate: %v, want a ConfigError on login", err)
+	}
+}
+
+// fetchCounter is an Observer that counts fetches by status.
+type fetchCounter struct {
+	crawler.NopObserver
+	mu               sync.Mutex
+	started, running int
+	finished         map[int]int
+}
+
+func (f *fetchCounter) FetchStarted() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started++
+	f.running++
+}
+
+func (f *fetchCounter) FetchFinished(status int, _ string, _ int64, _ time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running--
+	if f.finished == nil {
+		f.finished = map[int]int{}
+	}
+	f.finished[status]++
+}
+
+// TestLoginRequestsObserved: the login's requests (the form's page and
+// its POST) reach the Observer as the pages' do, so that the metrics
+// count every request the crawl sends.
+func TestLoginRequestsObserved(t *testing.T) {
+	var requests sync.Map // path and method: count
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := requests.LoadOrStore(r.Method+" "+r.URL.Path, new(int64))
+		atomic.AddInt64(n.(*int64), 1)
+		switch {
+		case r.URL.Path == "/login" && r.Method == http.MethodGet:
+			fmt.Fprint(w, `<form id="login" method="post" action="/login"><input name="user"><input type="password" name="pw"></form>`)
+		case r.URL.Path == "/login":
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "1"})
+			fmt.Fprint(w, `<a class="logout" href="/logout">out</a>`)
+		case r.URL.Path == "/":
+			fmt.Fprint(w, `<title>home</title>`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	form, err := login.New(login.Config{URL: srv.URL + "/login", Fields: map[string]string{"user": "alice"},
+		Password: "s3cret", Success: "a.logout", Expired: "form#login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	obs := &fetchCounter{}
+	c := crawler.DefaultConfig()
+	c.Rate, c.Jar, c.Login, c.Observer = 0, jar, form, obs
+	cr, err := crawler.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cr.Run(context.Background(), srv.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	requests.Range(func(k, v any) bool {
+		if k != "GET /robots.txt" {
+			sent += int(*v.(*int64))
+		}
+		return true
+	})
+	if sent != 3 {
+		t.Fatalf("the site saw %d requests besides robots.txt, want 3 (the login page, the POST, /)", sent)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.started != sent || obs.running != 0 || obs.finished[200] != sent {
+		t.Errorf("observed %d fetches started, %d still running, finished by status %v; want %d started and finished with 200",
+			obs.started, obs.running, obs.finished, sent)
 	}
 }
