@@ -36,6 +36,7 @@ type batch struct {
 	bodies []bodyRow
 	size   int64     // bytes of item data and bodies
 	since  time.Time // when the first row was queued
+	full   bool      // a HandlePage waits for the writer to take it
 	// replaced lists, after dedupe, the item URLs whose items of
 	// tables.rules the batch replaces: those of the pages fetched
 	// without an error.

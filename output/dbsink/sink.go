@@ -55,7 +55,7 @@ type Options struct {
 	WriteThrough bool
 	// Linger is how long, without WriteThrough, the writer lets a batch
 	// gather from its first row before it commits it, unless BatchRows
-	// come first: every transaction costs the database a commit and a
+	// come first or the queue is full: every transaction costs the database a commit and a
 	// rewrite of the index pages its rows touch, so a few large batches
 	// cost less than many small ones. A row waits at most Linger plus a
 	// commit. Zero means 100ms.
@@ -227,7 +227,9 @@ func (s *Sink) HandlePage(ctx context.Context, p *crawler.Page) error {
 			}
 		}
 		space := s.space
+		b.full = true // the writer must not let it linger
 		s.mu.Unlock()
+		s.signal()
 		select {
 		case <-space:
 		case <-ctx.Done():
@@ -383,8 +385,9 @@ func (s *Sink) wait() (quitting bool) {
 	}
 }
 
-// linger waits until the queued batch has Options.BatchRows rows or its
-// first row has waited Options.Linger, or Flush is waiting (it returns false then),
+// linger waits until the queued batch has Options.BatchRows rows, or its
+// first row has waited Options.Linger, or it is full (a HandlePage waits
+// for room), or Flush is waiting (it returns false then),
 // or Close was called (it returns true).
 func (s *Sink) linger() (quitting bool) {
 	var t *time.Timer
@@ -395,9 +398,9 @@ func (s *Sink) linger() (quitting bool) {
 	}()
 	for {
 		s.mu.Lock()
-		n, since := s.cur.rows(), s.cur.since
+		n, since, full := s.cur.rows(), s.cur.since, s.cur.full
 		s.mu.Unlock()
-		if n >= s.opts.BatchRows {
+		if n >= s.opts.BatchRows || full {
 			return false
 		}
 		var expired <-chan time.Time

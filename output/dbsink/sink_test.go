@@ -387,6 +387,29 @@ func TestSinkLetsBatchesGather(t *testing.T) {
 	}
 }
 
+// TestSinkFullQueueDoesNotLinger: a queue full before Linger or
+// BatchRows is committed at once, not after Linger, so that the workers
+// it holds back go on.
+func TestSinkFullQueueDoesNotLinger(t *testing.T) {
+	db := connect(t, newURL(t, "sqlite"))
+	s := open(t, db, dbsink.Options{Linger: time.Hour, BatchRows: 1 << 20, QueueRows: 50})
+	// The hour is the bug; the minute only keeps a failing test from
+	// hanging.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 200 {
+		if err := s.HandlePage(ctx, page(fmt.Sprintf("http://h/%d", i), 200)); err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, db, "SELECT count(*) FROM crawl_pages"); got != 200 {
+		t.Errorf("%d page rows, want 200", got)
+	}
+}
+
 func TestSinkRefusesOtherSchemaVersion(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
