@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +94,8 @@ scrape_configs:
 		"--web.listen-address="+listen,
 	)
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	// A test binary killed before its cleanup takes Prometheus with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -44,9 +44,16 @@ const pollInterval = 20 * time.Millisecond
 //
 // If the process exits first, Start returns an error; if ready still
 // fails after timeout, Start kills the process, waits for it to exit and
-// returns an error wrapping ready's last one.
+// returns an error wrapping ready's last one. The process gets SIGKILL
+// if the one that started it dies (SysProcAttr.Pdeathsig), so that no
+// server outlives a killed test.
 func Start(cmd *exec.Cmd, log *os.File, timeout time.Duration, ready func() error) (*Process, error) {
 	cmd.Stdout, cmd.Stderr = log, log
+	// A test binary killed (a timeout, kill -9) takes its servers with it.
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("testproc: start %s: %w", cmd.Path, err)

@@ -32,6 +32,24 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		select {}
+	case "parent":
+		// Starts a server as a test would, writes its pid, and waits to
+		// be killed.
+		cmd := exec.Command(os.Args[0])
+		ready := os.Getenv("TESTPROC_READY") + ".child"
+		cmd.Env = append(os.Environ(), "TESTPROC_HELPER=serve", "TESTPROC_READY="+ready)
+		log, err := os.Create(ready + ".log")
+		if err != nil {
+			os.Exit(2)
+		}
+		p, err := Start(cmd, log, time.Minute, exists(ready))
+		if err != nil {
+			os.Exit(2)
+		}
+		if err := os.WriteFile(os.Getenv("TESTPROC_READY"), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o600); err != nil {
+			os.Exit(2)
+		}
+		select {}
 	}
 }
 
@@ -151,4 +169,44 @@ func TestStop(t *testing.T) {
 			p.Stop(syscall.SIGTERM, tt.grace) // stopped already: does nothing
 		})
 	}
+}
+
+// TestServerDiesWithItsStarter: a test binary killed with SIGKILL, which
+// runs no cleanup, leaves no server behind.
+func TestServerDiesWithItsStarter(t *testing.T) {
+	cmd, ready, log := helper(t, "parent")
+	parent, err := Start(cmd, log, time.Minute, exists(ready))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := strconv.Atoi(string(b))
+	if err != nil {
+		t.Fatalf("child pid %q: %v", b, err)
+	}
+	if !alive(child) {
+		t.Fatalf("the server %d is not running", child)
+	}
+	parent.Stop(syscall.SIGKILL, 10*time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a guard, not a measure
+	for alive(child) {
+		if time.Now().After(deadline) {
+			syscall.Kill(child, syscall.SIGKILL)
+			t.Fatalf("the server %d outlived the process that started it", child)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// alive reports whether pid runs: it exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
