@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/hivecrawl/crawl/internal/testproc"
 	"github.com/hivecrawl/crawl/testsite"
 )
 
@@ -245,38 +246,12 @@ func runRender(ctx context.Context, e *env, sc scenario, name, seed string) rend
 // treePSSKB sums the proportional set size (kB) of pid and its
 // descendants, from /proc/*/smaps_rollup.
 func treePSSKB(root int) int64 {
-	entries, err := os.ReadDir("/proc")
+	procs, err := testproc.Procs()
 	if err != nil {
 		return 0
 	}
-	children := map[int][]int{}
-	for _, en := range entries {
-		pid, err := strconv.Atoi(en.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + en.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		children[pp] = append(children[pp], pid)
-	}
 	var total int64
-	stack := []int{root}
-	for len(stack) > 0 {
-		pid := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		stack = append(stack, children[pid]...)
+	for _, pid := range append(testproc.Descendants(procs, root), root) {
 		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
 		if err != nil {
 			continue

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hivecrawl/crawl/internal/testproc"
 	"github.com/hivecrawl/crawl/render"
 	"github.com/hivecrawl/crawl/testsite"
 )
@@ -195,62 +196,26 @@ func TestRenderNever(t *testing.T) {
 // pid, read from /proc.
 func chromiumUnder(t *testing.T, pid int) []int {
 	t.Helper()
-	parent := map[int]int{}
-	names := map[int]string{}
-	entries, err := os.ReadDir("/proc")
+	procs, err := testproc.Procs()
 	if err != nil {
 		t.Skipf("no /proc: %v", err)
 	}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		parent[p], names[p] = pp, s[strings.IndexByte(s, '(')+1:i]
-	}
 	var out []int
-	for p := range parent {
-		for a := parent[p]; a > 1; a = parent[a] {
-			if a == pid {
-				if strings.Contains(names[p], "chrom") {
-					out = append(out, p)
-				}
-				break
-			}
+	for _, p := range testproc.Descendants(procs, pid) {
+		if strings.Contains(procs[p].Comm, "chrom") {
+			out = append(out, p)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
 // alive returns those of pids that still run (zombies aside).
 func alive(pids []int) []int {
 	var out []int
-	for _, p := range pids {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
-			continue
+	for _, pid := range pids {
+		if p, err := testproc.ReadProc(pid); err == nil && p.Running() {
+			out = append(out, pid)
 		}
-		s := string(stat)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 && strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z") {
-			continue
-		}
-		out = append(out, p)
 	}
 	return out
 }

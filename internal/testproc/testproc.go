@@ -2,7 +2,9 @@
 // helpers start (redis-server in frontier/redis/redistest, PostgreSQL and
 // MariaDB in internal/testdb): it finds a free loopback port to give a
 // server, starts it and waits until it is ready or has exited, and stops
-// it with a signal, killing it if it does not exit in time.
+// it with a signal, killing it if it does not exit in time. It also
+// reads the process table (Procs), for tests that check what a process
+// left running.
 //
 // Package testproc imports no other package of this module; only the test
 // helpers import it.
@@ -13,6 +15,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -105,4 +110,74 @@ func (p *Process) kill() {
 		return
 	}
 	p.cmd.Process.Kill()
+}
+
+// Proc is a process as /proc/PID/stat shows it.
+type Proc struct {
+	PID, PPID int
+	// Comm is the executable's name as the kernel keeps it (at most 15
+	// bytes).
+	Comm string
+	// State is R, S, D, Z (a zombie, exited but not reaped), X (dead), …
+	State byte
+}
+
+// Running reports whether the process has not exited: it is neither a
+// zombie nor dead.
+func (p Proc) Running() bool { return p.State != 'Z' && p.State != 'X' }
+
+// ReadProc reads /proc/PID/stat; an error means there is no such process
+// (or no /proc).
+func ReadProc(pid int) (Proc, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Proc{}, fmt.Errorf("testproc: %w", err)
+	}
+	// pid (comm) state ppid …; comm may hold spaces and parentheses.
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[end+1:])
+	if open < 0 || end < open || len(f) < 2 || len(f[0]) == 0 {
+		return Proc{}, fmt.Errorf("testproc: /proc/%d/stat: unexpected %q", pid, s)
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return Proc{}, fmt.Errorf("testproc: /proc/%d/stat: %w", pid, err)
+	}
+	return Proc{PID: pid, PPID: ppid, Comm: s[open+1 : end], State: f[0][0]}, nil
+}
+
+// Procs lists the processes under /proc by pid, those that exit while it
+// reads left out.
+func Procs() (map[int]Proc, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("testproc: %w", err)
+	}
+	out := make(map[int]Proc, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if p, err := ReadProc(pid); err == nil {
+			out[pid] = p
+		}
+	}
+	return out, nil
+}
+
+// Descendants returns the pids in procs that descend from root.
+func Descendants(procs map[int]Proc, root int) []int {
+	var out []int
+	for pid := range procs {
+		for a := procs[pid].PPID; a > 1; a = procs[a].PPID {
+			if a == root {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

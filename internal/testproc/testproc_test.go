@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -190,6 +191,13 @@ func TestServerDiesWithItsStarter(t *testing.T) {
 	if !alive(child) {
 		t.Fatalf("the server %d is not running", child)
 	}
+	procs, err := Procs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Descendants(procs, os.Getpid()); !slices.Contains(d, child) || !slices.Contains(d, parent.cmd.Process.Pid) {
+		t.Fatalf("descendants %v, want the starter %d and its server %d", d, parent.cmd.Process.Pid, child)
+	}
 	parent.Stop(syscall.SIGKILL, 10*time.Second)
 	deadline := time.Now().Add(30 * time.Second) // a guard, not a measure
 	for alive(child) {
@@ -203,10 +211,6 @@ func TestServerDiesWithItsStarter(t *testing.T) {
 
 // alive reports whether pid runs: it exists and is not a zombie.
 func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
+	p, err := ReadProc(pid)
+	return err == nil && p.Running()
 }
